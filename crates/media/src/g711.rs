@@ -1,0 +1,234 @@
+//! ITU-T G.711 µ-law (PCMU) and A-law (PCMA): 16-bit linear PCM ⇄ 8-bit code words.
+//!
+//! The algorithm is the classic bit-exact one from the ITU reference (as in Sun's `g711.c`):
+//! µ-law works on the top 14 bits with a bias of 0x84, A-law on the top 13 bits with even-bit
+//! inversion (0x55). Decoding uses 256-entry tables built at compile time; encoding is a few
+//! shifts per sample. This module owns the codec choice too ([`Codec`]), since the static RTP
+//! payload types 0 and 8 are the only thing RTP needs to know about it.
+
+/// A G.711 variant negotiated in SDP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Codec {
+    /// µ-law, static RTP payload type 0.
+    Pcmu,
+    /// A-law, static RTP payload type 8.
+    Pcma,
+}
+
+impl Codec {
+    /// Static RTP payload type (RFC 3551): 0 for PCMU, 8 for PCMA.
+    pub fn payload_type(self) -> u8 {
+        match self {
+            Codec::Pcmu => 0,
+            Codec::Pcma => 8,
+        }
+    }
+
+    /// The codec for a static payload type, if it is one of ours.
+    pub fn from_payload_type(pt: u8) -> Option<Codec> {
+        match pt {
+            0 => Some(Codec::Pcmu),
+            8 => Some(Codec::Pcma),
+            _ => None,
+        }
+    }
+
+    /// The code word for digital silence (linear 0).
+    pub fn silence(self) -> u8 {
+        match self {
+            Codec::Pcmu => 0xFF,
+            Codec::Pcma => 0xD5,
+        }
+    }
+
+    /// Encodes one sample.
+    pub fn encode_sample(self, pcm: i16) -> u8 {
+        match self {
+            Codec::Pcmu => linear_to_ulaw(pcm),
+            Codec::Pcma => linear_to_alaw(pcm),
+        }
+    }
+
+    /// Decodes one code word.
+    pub fn decode_sample(self, code: u8) -> i16 {
+        match self {
+            Codec::Pcmu => ulaw_to_linear(code),
+            Codec::Pcma => alaw_to_linear(code),
+        }
+    }
+
+    /// Appends the encoding of `pcm` to `out` (one byte per sample).
+    pub fn encode(self, pcm: &[i16], out: &mut Vec<u8>) {
+        out.extend(pcm.iter().map(|&s| self.encode_sample(s)));
+    }
+
+    /// Appends the decoding of `payload` to `out` (one sample per byte).
+    pub fn decode(self, payload: &[u8], out: &mut Vec<i16>) {
+        let table = match self {
+            Codec::Pcmu => &ULAW_TABLE,
+            Codec::Pcma => &ALAW_TABLE,
+        };
+        out.extend(payload.iter().map(|&b| table[usize::from(b)]));
+    }
+}
+
+const ULAW_BIAS: i32 = 0x84;
+/// µ-law clip level on the 14-bit scale.
+const ULAW_CLIP: i32 = 8159;
+const SEG_ULAW_END: [i32; 8] = [0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF];
+const SEG_ALAW_END: [i32; 8] = [0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF];
+
+static ULAW_TABLE: [i16; 256] = build_table(true);
+static ALAW_TABLE: [i16; 256] = build_table(false);
+
+const fn build_table(ulaw: bool) -> [i16; 256] {
+    let mut t = [0i16; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = if ulaw { ulaw_decode(i as u8) } else { alaw_decode(i as u8) };
+        i += 1;
+    }
+    t
+}
+
+/// Index of the first segment whose end is ≥ `v`, or 8 when above all.
+fn segment(v: i32, ends: &[i32; 8]) -> i32 {
+    ends.iter().position(|&e| v <= e).map_or(8, |p| p as i32)
+}
+
+/// Encodes one 16-bit sample to µ-law.
+pub fn linear_to_ulaw(pcm: i16) -> u8 {
+    let mut v = i32::from(pcm) >> 2;
+    let mask: i32 = if v < 0 {
+        v = -v;
+        0x7F
+    } else {
+        0xFF
+    };
+    v = v.min(ULAW_CLIP) + (ULAW_BIAS >> 2);
+    let seg = segment(v, &SEG_ULAW_END);
+    let code = if seg >= 8 { 0x7F } else { (seg << 4) | ((v >> (seg + 1)) & 0xF) };
+    (code ^ mask) as u8
+}
+
+const fn ulaw_decode(code: u8) -> i16 {
+    let u = !code as i32;
+    let t = (((u & 0x0F) << 3) + ULAW_BIAS) << ((u & 0x70) >> 4);
+    (if u & 0x80 != 0 { ULAW_BIAS - t } else { t - ULAW_BIAS }) as i16
+}
+
+/// Decodes one µ-law code word to 16-bit PCM.
+pub fn ulaw_to_linear(code: u8) -> i16 {
+    ULAW_TABLE[usize::from(code)]
+}
+
+/// Encodes one 16-bit sample to A-law.
+pub fn linear_to_alaw(pcm: i16) -> u8 {
+    let mut v = i32::from(pcm) >> 3;
+    let mask: i32 = if v >= 0 {
+        0xD5
+    } else {
+        v = -v - 1;
+        0x55
+    };
+    let seg = segment(v, &SEG_ALAW_END);
+    let code = if seg >= 8 {
+        0x7F
+    } else if seg < 2 {
+        (seg << 4) | ((v >> 1) & 0xF)
+    } else {
+        (seg << 4) | ((v >> seg) & 0xF)
+    };
+    (code ^ mask) as u8
+}
+
+const fn alaw_decode(code: u8) -> i16 {
+    let a = (code ^ 0x55) as i32;
+    let mut t = (a & 0x0F) << 4;
+    let seg = (a & 0x70) >> 4;
+    t = match seg {
+        0 => t + 8,
+        1 => t + 0x108,
+        _ => (t + 0x108) << (seg - 1),
+    };
+    (if a & 0x80 != 0 { t } else { -t }) as i16
+}
+
+/// Decodes one A-law code word to 16-bit PCM.
+pub fn alaw_to_linear(code: u8) -> i16 {
+    ALAW_TABLE[usize::from(code)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ulaw_known_code_points() {
+        assert_eq!(ulaw_to_linear(0xFF), 0);
+        assert_eq!(ulaw_to_linear(0x7F), 0);
+        assert_eq!(ulaw_to_linear(0x80), 32124);
+        assert_eq!(ulaw_to_linear(0x00), -32124);
+        assert_eq!(ulaw_to_linear(0xFE), 8);
+        assert_eq!(ulaw_to_linear(0x7E), -8);
+        assert_eq!(linear_to_ulaw(0), 0xFF);
+        assert_eq!(linear_to_ulaw(i16::MAX), 0x80);
+        assert_eq!(linear_to_ulaw(i16::MIN), 0x00);
+        assert_eq!(linear_to_ulaw(32124), 0x80);
+        assert_eq!(linear_to_ulaw(-32124), 0x00);
+        assert_eq!(linear_to_ulaw(8), 0xFE);
+        assert_eq!(linear_to_ulaw(-8), 0x7E);
+    }
+
+    #[test]
+    fn alaw_known_code_points() {
+        assert_eq!(alaw_to_linear(0xD5), 8);
+        assert_eq!(alaw_to_linear(0x55), -8);
+        assert_eq!(alaw_to_linear(0xAA), 32256);
+        assert_eq!(alaw_to_linear(0x2A), -32256);
+        assert_eq!(linear_to_alaw(0), 0xD5);
+        assert_eq!(linear_to_alaw(-1), 0x55);
+        assert_eq!(linear_to_alaw(i16::MAX), 0xAA);
+        assert_eq!(linear_to_alaw(i16::MIN), 0x2A);
+    }
+
+    #[test]
+    fn every_code_word_round_trips() {
+        for c in 0..=255u8 {
+            assert_eq!(linear_to_alaw(alaw_to_linear(c)), c, "A-law {c:#04x}");
+            // µ-law has two zeros (0x7F = -0, 0xFF = +0); the encoder emits +0.
+            let want = if c == 0x7F { 0xFF } else { c };
+            assert_eq!(linear_to_ulaw(ulaw_to_linear(c)), want, "µ-law {c:#04x}");
+        }
+    }
+
+    #[test]
+    fn quantisation_error_is_bounded_and_monotonic() {
+        for codec in [Codec::Pcmu, Codec::Pcma] {
+            let mut prev = i16::MIN;
+            for x in i16::MIN..=i16::MAX {
+                let y = codec.decode_sample(codec.encode_sample(x));
+                // Half a step of the widest segment plus the clip margin above full scale.
+                let bound = (i32::from(x).abs() / 16).max(16);
+                assert!((i32::from(y) - i32::from(x)).abs() <= bound, "{codec:?} {x} -> {y}");
+                assert!(y >= prev, "{codec:?} not monotonic at {x}");
+                prev = y;
+            }
+        }
+    }
+
+    #[test]
+    fn slices_and_payload_types() {
+        let mut enc = Vec::new();
+        Codec::Pcmu.encode(&[0, 1000, -1000], &mut enc);
+        let mut dec = Vec::new();
+        Codec::Pcmu.decode(&enc, &mut dec);
+        assert_eq!(dec.len(), 3);
+        assert!((dec[1] - 1000).abs() < 40 && (dec[2] + 1000).abs() < 40);
+        assert_eq!(Codec::from_payload_type(8), Some(Codec::Pcma));
+        assert_eq!(Codec::from_payload_type(18), None);
+        assert_eq!(Codec::Pcma.payload_type(), 8);
+        assert_eq!(Codec::Pcma.decode_sample(Codec::Pcma.silence()), 8);
+        assert_eq!(Codec::Pcmu.decode_sample(Codec::Pcmu.silence()), 0);
+    }
+}

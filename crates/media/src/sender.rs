@@ -1,0 +1,308 @@
+//! The outbound RTP stream of one call: paced 20 ms G.711 frames and RFC 4733 digits.
+//!
+//! [`RtpSender`] owns everything a peer sees of our media: SSRC, sequence numbers, timestamps,
+//! the marker bit, the queue of prompt audio still to play, comfort silence between prompts
+//! and telephone-event packets. It performs no I/O and reads no clock: the driver passes `now`
+//! to [`RtpSender::poll_transmit`] and sleeps until [`RtpSender::poll_timeout`]. The frame
+//! schedule is fixed (`start + k·20 ms`), so a driver that wakes late is measured against it
+//! ([`SenderStats`]) rather than drifting.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+
+use crate::digit::Digit;
+use crate::event::{DEFAULT_EVENT_PAYLOAD_TYPE, TelephoneEvent};
+use crate::g711::Codec;
+use crate::rtp::RtpPacket;
+
+/// G.711 / telephone-event clock rate.
+pub const SAMPLE_RATE: u32 = 8000;
+/// Samples in one 20 ms frame.
+pub const FRAME_SAMPLES: usize = 160;
+/// Packetisation time.
+pub const FRAME_DURATION: Duration = Duration::from_millis(20);
+/// Lateness above which a send counts in [`SenderStats::late_over_5ms`].
+const LATE_MARK: Duration = Duration::from_millis(5);
+/// End-of-event packets are sent this many times in all (RFC 4733 §2.5.1.4).
+const END_PACKETS: u16 = 3;
+
+/// How an [`RtpSender`] stream is set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SenderConfig {
+    /// The negotiated codec.
+    pub codec: Codec,
+    /// RTP payload type for audio; defaults to the codec's static type.
+    pub payload_type: u8,
+    /// Payload type of `telephone-event/8000` (default 101).
+    pub event_payload_type: u8,
+    /// Our SSRC.
+    pub ssrc: u32,
+    /// Sequence number of the first packet.
+    pub initial_sequence: u16,
+    /// Timestamp of the first frame.
+    pub initial_timestamp: u32,
+    /// Send silence frames while no prompt is queued (keeps NAT bindings and peers happy).
+    pub send_silence: bool,
+    /// Volume field for events, in −dBm0 (default 10).
+    pub event_volume: u8,
+    /// When the driver is this late, skip the missed frames instead of bursting them.
+    pub resync_after: Duration,
+}
+
+impl SenderConfig {
+    /// Defaults with SSRC, first sequence number and timestamp drawn from the thread RNG.
+    pub fn new(codec: Codec) -> Self {
+        Self::with_rng(codec, &mut rand::thread_rng())
+    }
+
+    /// Defaults with the random fields drawn from `rng` (seed it for reproducible tests).
+    pub fn with_rng<R: Rng + ?Sized>(codec: Codec, rng: &mut R) -> Self {
+        SenderConfig {
+            codec,
+            payload_type: codec.payload_type(),
+            event_payload_type: DEFAULT_EVENT_PAYLOAD_TYPE,
+            ssrc: rng.r#gen(),
+            initial_sequence: rng.r#gen(),
+            initial_timestamp: rng.r#gen(),
+            send_silence: true,
+            event_volume: 10,
+            resync_after: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Counters a driver reads for logs and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SenderStats {
+    /// RTP packets handed out.
+    pub packets_sent: u64,
+    /// Payload octets handed out (as in an RTCP sender report).
+    pub octets_sent: u64,
+    /// Frames carrying prompt audio.
+    pub audio_frames: u64,
+    /// Comfort-silence frames.
+    pub silence_frames: u64,
+    /// Telephone-event packets (start, updates and end retransmissions).
+    pub event_packets: u64,
+    /// Digits whose events were completed.
+    pub digits_sent: u64,
+    /// Sum of `now − scheduled` over sent packets.
+    pub late_total: Duration,
+    /// Worst lateness seen.
+    pub late_max: Duration,
+    /// Packets sent more than 5 ms after their slot.
+    pub late_over_5ms: u64,
+    /// Frame slots dropped because the driver was later than `resync_after`.
+    pub skipped_frames: u64,
+}
+
+impl SenderStats {
+    /// Mean lateness per sent packet.
+    pub fn late_mean(&self) -> Duration {
+        match u32::try_from(self.packets_sent) {
+            Ok(0) => Duration::ZERO,
+            Ok(n) => self.late_total / n,
+            Err(_) => self.late_total.div_f64(self.packets_sent as f64),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct ActiveEvent {
+    code: u8,
+    timestamp: u32,
+    /// Packets while the tone lasts; the last of them is the first end packet.
+    tone_packets: u16,
+    sent: u16,
+}
+
+/// Paced outbound RTP for one call. See the crate docs for the driver loop.
+#[derive(Debug)]
+pub struct RtpSender {
+    config: SenderConfig,
+    sequence: u16,
+    /// Timestamp of the frame slot at `next_frame`.
+    timestamp: u32,
+    next_frame: Instant,
+    audio: VecDeque<i16>,
+    /// The previous frame carried prompt audio (so the next one is not a talkspurt start).
+    in_talkspurt: bool,
+    digits: VecDeque<(Digit, Duration)>,
+    event: Option<ActiveEvent>,
+    stats: SenderStats,
+}
+
+impl RtpSender {
+    /// A stream whose first frame is due at `start`.
+    pub fn new(config: SenderConfig, start: Instant) -> Self {
+        RtpSender {
+            sequence: config.initial_sequence,
+            timestamp: config.initial_timestamp,
+            config,
+            next_frame: start,
+            audio: VecDeque::new(),
+            in_talkspurt: false,
+            digits: VecDeque::new(),
+            event: None,
+            stats: SenderStats::default(),
+        }
+    }
+
+    /// The stream's configuration (SSRC, payload types, …).
+    pub fn config(&self) -> &SenderConfig {
+        &self.config
+    }
+
+    /// Appends 8 kHz PCM16 prompt audio to the play queue.
+    pub fn enqueue(&mut self, pcm: &[i16]) {
+        self.audio.extend(pcm.iter().copied());
+    }
+
+    /// Drops all queued prompt audio (barge-in). Queued digits are kept.
+    pub fn clear(&mut self) {
+        self.audio.clear();
+    }
+
+    /// `true` when no prompt audio is queued and no digit is pending or being sent.
+    pub fn is_idle(&self) -> bool {
+        self.audio.is_empty() && self.digits.is_empty() && self.event.is_none()
+    }
+
+    /// Samples of prompt audio still queued.
+    pub fn queued_samples(&self) -> usize {
+        self.audio.len()
+    }
+
+    /// Play time of the queued prompt audio.
+    pub fn queued_duration(&self) -> Duration {
+        Duration::from_micros(self.audio.len() as u64 * 1_000_000 / u64::from(SAMPLE_RATE))
+    }
+
+    /// Queues an RFC 4733 key press lasting `duration` (rounded to 20 ms, at least one
+    /// packet, at most ~8 s). While it plays, prompt audio pauses; it resumes afterwards.
+    pub fn send_digit(&mut self, digit: Digit, duration: Duration) {
+        self.digits.push_back((digit, duration));
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &SenderStats {
+        &self.stats
+    }
+
+    /// When the next frame is due. Call [`poll_transmit`](Self::poll_transmit) at (or after)
+    /// that instant. Always `Some`: the stream never stops on its own.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        Some(self.next_frame)
+    }
+
+    /// The next datagram due at `now`, if any. Call in a loop until `None`, then sleep until
+    /// [`poll_timeout`](Self::poll_timeout). `now − slot` is recorded as lateness; a driver
+    /// later than `resync_after` skips the missed slots (timestamps still advance).
+    #[must_use]
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        while now >= self.next_frame {
+            let late = now - self.next_frame;
+            if late >= self.config.resync_after {
+                self.skip_slots(late);
+                continue;
+            }
+            let packet = self.build_frame();
+            self.next_frame += FRAME_DURATION;
+            self.timestamp = self.timestamp.wrapping_add(FRAME_SAMPLES as u32);
+            if let Some(bytes) = packet {
+                self.record_sent(late, bytes.len());
+                return Some(bytes);
+            }
+        }
+        None
+    }
+
+    fn skip_slots(&mut self, late: Duration) {
+        let slots = (late.as_micros() / FRAME_DURATION.as_micros()) as u32;
+        self.next_frame += FRAME_DURATION * slots;
+        self.timestamp = self.timestamp.wrapping_add(slots * FRAME_SAMPLES as u32);
+        self.stats.skipped_frames += u64::from(slots);
+        // Playout restarts after a gap: flag it as a new talkspurt.
+        self.in_talkspurt = false;
+    }
+
+    fn record_sent(&mut self, late: Duration, len: usize) {
+        let s = &mut self.stats;
+        s.packets_sent += 1;
+        s.octets_sent += (len - crate::rtp::FIXED_HEADER_LEN) as u64;
+        s.late_total += late;
+        s.late_max = s.late_max.max(late);
+        if late > LATE_MARK {
+            s.late_over_5ms += 1;
+        }
+    }
+
+    /// Builds the packet for the current slot, or `None` for a silent slot.
+    fn build_frame(&mut self) -> Option<Vec<u8>> {
+        if self.event.is_none()
+            && let Some((digit, duration)) = self.digits.pop_front()
+        {
+            let frames = duration.as_millis() / FRAME_DURATION.as_millis();
+            // Duration field is 16 bits: at most 409 packets of 160 samples.
+            let tone_packets = frames.clamp(1, u128::from(u16::MAX) / FRAME_SAMPLES as u128) as u16;
+            let timestamp = self.timestamp;
+            self.event = Some(ActiveEvent { code: digit.event_code(), timestamp, tone_packets, sent: 0 });
+        }
+        if self.event.is_some() {
+            return Some(self.event_packet());
+        }
+        let mut payload = Vec::with_capacity(FRAME_SAMPLES);
+        let marker;
+        if !self.audio.is_empty() {
+            let n = self.audio.len().min(FRAME_SAMPLES);
+            let codec = self.config.codec;
+            payload.extend(self.audio.drain(..n).map(|s| codec.encode_sample(s)));
+            payload.resize(FRAME_SAMPLES, codec.silence());
+            marker = !self.in_talkspurt;
+            self.in_talkspurt = true;
+            self.stats.audio_frames += 1;
+        } else {
+            self.in_talkspurt = false;
+            if !self.config.send_silence {
+                return None;
+            }
+            payload.resize(FRAME_SAMPLES, self.config.codec.silence());
+            marker = self.stats.packets_sent == 0;
+            self.stats.silence_frames += 1;
+        }
+        Some(self.packet(self.config.payload_type, marker, self.timestamp, &payload))
+    }
+
+    fn event_packet(&mut self) -> Vec<u8> {
+        let Some(ev) = self.event.as_mut() else { unreachable!("called with an active event") };
+        let k = ev.sent;
+        ev.sent += 1;
+        let tone = TelephoneEvent {
+            event: ev.code,
+            end: k + 1 >= ev.tone_packets,
+            volume: self.config.event_volume,
+            duration: (k + 1).min(ev.tone_packets) * FRAME_SAMPLES as u16,
+        };
+        let timestamp = ev.timestamp;
+        if ev.sent >= ev.tone_packets + END_PACKETS - 1 {
+            self.event = None;
+            self.in_talkspurt = false;
+            self.stats.digits_sent += 1;
+        }
+        self.stats.event_packets += 1;
+        self.packet(self.config.event_payload_type, k == 0, timestamp, &tone.to_bytes())
+    }
+
+    fn packet(&mut self, payload_type: u8, marker: bool, timestamp: u32, payload: &[u8]) -> Vec<u8> {
+        let mut p = RtpPacket::new(payload_type & 0x7F, self.sequence, timestamp, self.config.ssrc, payload);
+        p.marker = marker;
+        self.sequence = self.sequence.wrapping_add(1);
+        let mut out = Vec::with_capacity(p.encoded_len());
+        // Cannot fail: no CSRCs, no extension, payload type masked to 7 bits.
+        let _ = p.write_to(&mut out);
+        out
+    }
+}
