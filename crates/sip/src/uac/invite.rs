@@ -66,9 +66,13 @@ impl OutboundCall {
         if self.state != State::Calling {
             return;
         }
+        // The peer never answered at all: a transport-level failure even if our ring timeout fired meanwhile
+        // (its CANCEL waits for a provisional). Only an explicit local hang-up keeps its own outcome.
         let end = match self.cancel_reason {
-            Some(reason) => CallEnd { outcome: cancel_outcome(reason), sip_code: 408, reason },
-            None => CallEnd { outcome: Outcome::Failed, sip_code: 408, reason: EndReason::Timeout },
+            Some(EndReason::LocalCancel) => {
+                CallEnd { outcome: Outcome::Cancelled, sip_code: 408, reason: EndReason::LocalCancel }
+            }
+            _ => CallEnd { outcome: Outcome::Failed, sip_code: 408, reason: EndReason::Timeout },
         };
         self.finish(end);
         self.terminate();
