@@ -5,7 +5,8 @@
 //! receiver to tolerate — compact header names, any case in names, line folding, whitespace before the colon,
 //! bare LF line ends, leading CRLF keep-alives — and rejects, with a distinct [`ParseError`] variant per class,
 //! what an engine cannot act on: a bad start line, a missing mandatory header, a malformed CSeq or
-//! Content-Length, or a body shorter than Content-Length says.
+//! Content-Length, or a body shorter than Content-Length says. Content-Length is consumed here (the parsed
+//! message keeps only the body), so a parse → serialise → parse round trip is exact.
 
 use crate::header::{CSeq, canonical_name, is_token};
 use crate::message::{Headers, Message, Method, Request, Response};
@@ -68,8 +69,10 @@ pub fn parse(datagram: &[u8]) -> Result<Message, ParseError> {
         return Err(ParseError::InvalidStartLine);
     }
     let start_line = lines.remove(0);
-    let headers = parse_headers(&lines)?;
+    let mut headers = parse_headers(&lines)?;
     let body = take_body(&headers, rest)?.to_vec();
+    // The body's length is authoritative from here on; serialisation writes a fresh Content-Length.
+    headers.remove("Content-Length");
     let msg = parse_start_line(&start_line, headers, body)?;
     validate(&msg)?;
     Ok(msg)
