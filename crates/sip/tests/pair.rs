@@ -455,3 +455,55 @@ fn requests_carry_required_headers() {
     assert_eq!(h.get("User-Agent"), Some("voicebot"));
     assert!(String::from_utf8_lossy(&req.body).contains("a=rtpmap:101 telephone-event/8000"));
 }
+
+#[test]
+fn lost_ack_for_busy_is_resent_on_retransmitted_486() {
+    let mut p = Pair::new(config(), Script::Reject { code: 486 });
+    let mut dropped = false;
+    p.dropper = Box::new(move |dir, msg| {
+        let ack = dir == Dir::ToUas && matches!(msg, Message::Request(r) if r.method == Method::Ack);
+        let drop = ack && !dropped;
+        dropped |= drop;
+        drop
+    });
+    p.run(Duration::from_secs(120));
+    assert_eq!(p.sent(Dir::ToUac, "SIP/2.0 486").len(), 2, "Timer G retransmitted the 486");
+    assert_eq!(p.sent(Dir::ToUas, "ACK").len(), 2, "UAC re-ACKed from the completed transaction");
+    assert_eq!(p.uac_events.iter().filter(|(_, e)| matches!(e, CallEvent::Ended(_))).count(), 1);
+    assert!(p.uac.is_terminated() && p.uas.as_ref().is_some_and(InboundCall::is_terminated));
+}
+
+#[test]
+fn early_media_sdp_is_used_when_200_has_no_body() {
+    use voicebot_sip::dialog::response_to;
+    let now = Instant::now();
+    let mut call = OutboundCall::new(now, config());
+    let invite = call.poll_transmit().expect("invite");
+    let Ok(Message::Request(req)) = parse(&invite.payload) else { panic!("request") };
+    let sdp =
+        "v=0\r\nc=IN IP4 10.1.1.1\r\nm=audio 7000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+    let mut progress = response_to(&req, 183, Some("abc"), "gw");
+    progress.headers.push("Content-Type", "application/sdp");
+    progress.body = sdp.as_bytes().to_vec();
+    call.handle_datagram(now, addr(UAS_ADDR), &progress.to_bytes()).expect("183");
+    let mut ok = response_to(&req, 200, Some("abc"), "gw");
+    ok.headers.push("Contact", "<sip:gw@127.0.0.1:5070>");
+    call.handle_datagram(now, addr(UAS_ADDR), &ok.to_bytes()).expect("200");
+    let events: Vec<_> = std::iter::from_fn(|| call.poll_event()).collect();
+    assert!(matches!(&events[0], CallEvent::EarlyMedia(m) if m.rtp_addr == addr("10.1.1.1:7000")));
+    match &events[1] {
+        CallEvent::Answered(m) => {
+            assert_eq!((m.codec, m.telephone_event_pt), (voicebot_sip::Codec::Pcma, Some(101)))
+        }
+        other => panic!("{other:?}"),
+    }
+    let ack = call.poll_transmit().expect("ack");
+    assert!(ack.payload.starts_with(b"ACK sip:gw@127.0.0.1:5070 SIP/2.0"));
+    let Ok(Message::Request(ack)) = parse(&ack.payload) else { panic!("ack") };
+    assert!(ack.headers.get("To").is_some_and(|t| t.ends_with(";tag=abc")));
+    assert_ne!(ack.headers.get("Via"), req.headers.get("Via"), "ACK for 2xx is a new transaction");
+    // A retransmitted 200 is re-ACKed with the same ACK.
+    call.handle_datagram(now, addr(UAS_ADDR), &ok.to_bytes()).expect("200 again");
+    let again = call.poll_transmit().expect("re-ack");
+    assert_eq!(parse(&again.payload), Ok(Message::Request(ack)));
+}
