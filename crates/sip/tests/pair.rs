@@ -43,6 +43,8 @@ struct Pair {
     uas_events: Vec<(Duration, InboundEvent)>,
     /// Every datagram put on the link: (time since start, direction, start line, dropped?).
     log: Vec<(Duration, Dir, String, bool)>,
+    /// The last INVITE put on the link.
+    last_invite: Vec<u8>,
 }
 
 const UAC_ADDR: &str = "127.0.0.1:5062";
@@ -82,6 +84,7 @@ impl Pair {
             uac_events: Vec::new(),
             uas_events: Vec::new(),
             log: Vec::new(),
+            last_invite: Vec::new(),
         }
     }
 
@@ -114,6 +117,9 @@ impl Pair {
             let msg = parse(&t.payload).expect("engines emit parseable messages");
             let dropped = (self.dropper)(dir, &msg);
             self.log.push((self.elapsed(), dir, start_line(&t.payload), dropped));
+            if matches!(&msg, Message::Request(r) if r.method == Method::Invite) {
+                self.last_invite = t.payload.clone();
+            }
             if !dropped {
                 self.deliver(dir, &t.payload, &msg);
             }
@@ -320,6 +326,20 @@ fn proxy_challenge_then_authenticated_invite_proceeds() {
         p.log.iter().filter(|(_, d, l, _)| *d == Dir::ToUas && l.starts_with("INVITE")).collect();
     assert_eq!(invites.len(), 2);
     assert_eq!(p.sent(Dir::ToUas, "ACK").len(), 2, "ACK for the 407 and for the 200");
+    let invite = InboundCall::new(
+        p.now,
+        addr(UAC_ADDR),
+        &p.last_invite,
+        InboundConfig::new(addr(UAS_ADDR), LocalMedia::new(addr("127.0.0.1:41000"))),
+    );
+    assert!(invite.is_ok());
+    let Ok(Message::Request(req)) = parse(&p.last_invite) else { panic!("invite") };
+    assert_eq!(req.headers.get("CSeq"), Some("2 INVITE"), "credentials go on a new CSeq");
+    assert!(
+        req.headers
+            .get("Proxy-Authorization")
+            .is_some_and(|a| a.contains("algorithm=SHA-256") && a.contains("qop=auth"))
+    );
     let uas = p.uas.as_ref().expect("uas");
     assert_eq!(uas.call_id(), "call-1@voicebot");
 }
