@@ -77,6 +77,13 @@ impl Default for TimerConfig {
 }
 
 impl TimerConfig {
+    /// The same values with T1, T2 and T4 at least 1 ms, so a retransmission timer can never re-arm at the
+    /// instant it fired (which would spin `handle_timeout`).
+    pub fn sanitized(self) -> TimerConfig {
+        let min = Duration::from_millis(1);
+        TimerConfig { t1: self.t1.max(min), t2: self.t2.max(min), t4: self.t4.max(min) }
+    }
+
     /// 64·T1: Timers B, F, H and J.
     pub fn timeout(&self) -> Duration {
         self.t1 * 64

@@ -114,9 +114,10 @@ impl InboundCall {
         now: Instant,
         from: SocketAddr,
         datagram: &[u8],
-        cfg: InboundConfig,
+        mut cfg: InboundConfig,
     ) -> Result<InboundCall, InboundError> {
         let _ = now;
+        cfg.timers = cfg.timers.sanitized();
         let Message::Request(invite) = parse(datagram)? else { return Err(InboundError::NotInvite) };
         if invite.method != Method::Invite {
             return Err(InboundError::NotInvite);

@@ -520,3 +520,13 @@ fn early_media_sdp_is_used_when_200_has_no_body() {
     let again = call.poll_transmit().expect("re-ack");
     assert_eq!(parse(&again.payload), Ok(Message::Request(ack)));
 }
+
+#[test]
+fn zero_timers_cannot_spin() {
+    let mut cfg = config();
+    cfg.timers = voicebot_sip::TimerConfig { t1: Duration::ZERO, t2: Duration::ZERO, t4: Duration::ZERO };
+    let mut p = Pair::new(cfg, Script::RingForever);
+    p.dropper = Box::new(|dir, _| dir == Dir::ToUas);
+    p.run(Duration::from_secs(5));
+    assert!(p.uac.is_terminated(), "Timer B (64 ms here) ended the call");
+}

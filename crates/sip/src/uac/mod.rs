@@ -162,7 +162,8 @@ pub struct OutboundCall {
 impl OutboundCall {
     /// Creates the leg and queues the INVITE: call [`OutboundCall::poll_transmit`] next.
     /// `now` starts Timers A, B and the ring timeout.
-    pub fn new(now: Instant, config: CallConfig) -> OutboundCall {
+    pub fn new(now: Instant, mut config: CallConfig) -> OutboundCall {
+        config.timers = config.timers.sanitized();
         let tag = random_token(10);
         let from_value = match &config.from_display {
             Some(d) => format!("\"{d}\" <{}>;tag={tag}", config.from_uri),
