@@ -4,8 +4,8 @@
 //! back [`MediaEvent`]s ([`RtpReceiver::poll_event`]): decoded PCM16 frames for recording and
 //! digits, from RFC 4733 packets (each event reported once, however many updates and end
 //! retransmissions arrive) and optionally from in-band tones. Sequence tracking follows
-//! RFC 3550 Appendix A in spirit: extended sequence numbers, loss = expected − received,
-//! duplicates detected in a 128-packet window and dropped.
+//! RFC 3550 Appendix A in spirit, per SSRC: extended sequence numbers, loss = expected −
+//! received, duplicates detected in a 128-packet window and dropped, restart on big jumps.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -23,6 +23,12 @@ use crate::sender::SAMPLE_RATE;
 const EVENT_HISTORY: usize = 16;
 /// Width of the duplicate-detection window, in packets.
 const SEQ_WINDOW: u64 = 128;
+/// A forward jump beyond this is not a gap but a restart (RFC 3550 A.1 `MAX_DROPOUT`).
+const MAX_DROPOUT: u64 = 3000;
+/// Packets this far behind are late, not a restart (RFC 3550 A.1 `MAX_MISORDER`).
+const MAX_MISORDER: u64 = 100;
+/// Sources (SSRCs) tracked at once.
+const MAX_SOURCES: usize = 4;
 
 /// Why a datagram was not used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -122,8 +128,12 @@ pub struct ReceiverStats {
     pub non_dtmf_events: u64,
     /// Digits reported (both sources).
     pub digits: u64,
-    /// Times the remote SSRC changed (counters restart).
-    pub ssrc_changes: u64,
+    /// Distinct remote SSRCs seen (events may come under their own SSRC).
+    pub sources: u64,
+    /// Sequence jumps beyond 3000 that restarted loss counting (peer restarted its stream).
+    pub restarts: u64,
+    /// Packets far out of sequence, dropped (the first of a restart, or strays).
+    pub stray: u64,
     /// Packets missing, from sequence gaps (expected − received, RFC 3550 A.3).
     pub lost: u64,
     /// RFC 3550 interarrival jitter estimate, in milliseconds.
@@ -139,12 +149,18 @@ struct SeqTracker {
     /// Bit `i` set: packet `max − i` seen.
     window: u128,
     unique: u64,
+    /// After a big jump: the sequence number that would confirm a restart.
+    bad_seq: Option<u16>,
 }
 
 enum SeqVerdict {
     New,
     Reordered,
     Duplicate,
+    /// Second packet after a big jump: tracking restarted; carries the losses counted so far.
+    Restarted(u64),
+    /// First packet after a big jump, dropped until the next confirms it.
+    Stray,
 }
 
 impl SeqTracker {
@@ -152,29 +168,39 @@ impl SeqTracker {
         if !self.started {
             // Offset by one cycle so early reordering can go below the first number.
             let ext = (1u64 << 16) | u64::from(seq);
-            *self = SeqTracker { started: true, base: ext, max: ext, window: 1, unique: 1 };
+            *self = SeqTracker { started: true, base: ext, max: ext, window: 1, unique: 1, bad_seq: None };
             return SeqVerdict::New;
         }
-        let cand = (self.max & !0xFFFF) | u64::from(seq);
-        let ext = [cand.wrapping_sub(1 << 16), cand, cand + (1 << 16)]
-            .into_iter()
-            .min_by_key(|&c| c.abs_diff(self.max))
-            .unwrap_or(cand);
-        if ext > self.max {
-            let shift = ext - self.max;
-            self.window = if shift >= SEQ_WINDOW { 0 } else { self.window << shift };
+        let udelta = u64::from(seq.wrapping_sub(self.max as u16));
+        if udelta == 0 {
+            return SeqVerdict::Duplicate;
+        }
+        if udelta < MAX_DROPOUT {
+            self.window = if udelta >= SEQ_WINDOW { 0 } else { self.window << udelta };
             self.window |= 1;
-            self.max = ext;
+            self.max += udelta;
             self.unique += 1;
+            self.bad_seq = None;
             return SeqVerdict::New;
         }
-        let age = self.max - ext;
-        if age >= SEQ_WINDOW || self.window & (1u128 << age) != 0 {
+        if udelta <= (1 << 16) - MAX_MISORDER {
+            // A big jump: believe it only when the next packet follows it (RFC 3550 A.1).
+            if self.bad_seq == Some(seq) {
+                let lost = self.lost();
+                *self = SeqTracker::default();
+                self.update(seq);
+                return SeqVerdict::Restarted(lost);
+            }
+            self.bad_seq = Some(seq.wrapping_add(1));
+            return SeqVerdict::Stray;
+        }
+        let age = (1 << 16) - udelta;
+        if self.window & (1u128 << age) != 0 {
             return SeqVerdict::Duplicate;
         }
         self.window |= 1u128 << age;
         self.unique += 1;
-        self.base = self.base.min(ext);
+        self.base = self.base.min(self.max - age);
         SeqVerdict::Reordered
     }
 
@@ -183,17 +209,42 @@ impl SeqTracker {
     }
 }
 
+/// Per-SSRC state. Peers may send telephone-events under another SSRC than audio (sipp's
+/// `play_pcap_audio` does), so each source keeps its own sequence and event history.
+#[derive(Debug)]
+struct Source {
+    ssrc: u32,
+    seq: SeqTracker,
+    recent_events: VecDeque<u32>,
+    /// `(arrival instant, rtp timestamp)` of the previous audio packet, for jitter.
+    last_audio: Option<(Instant, u32)>,
+    /// RFC 3550 jitter in timestamp units.
+    jitter: f64,
+    /// Packet counter value when last heard (for eviction).
+    last_heard: u64,
+}
+
+impl Source {
+    fn new(ssrc: u32) -> Source {
+        Source {
+            ssrc,
+            seq: SeqTracker::default(),
+            recent_events: VecDeque::with_capacity(EVENT_HISTORY),
+            last_audio: None,
+            jitter: 0.0,
+            last_heard: 0,
+        }
+    }
+}
+
 /// Inbound RTP for one call. See the crate docs for the driver loop.
 #[derive(Debug)]
 pub struct RtpReceiver {
     config: ReceiverConfig,
-    ssrc: Option<u32>,
-    seq: SeqTracker,
+    sources: Vec<Source>,
+    /// Losses of sources forgotten or restarted.
     lost_before: u64,
-    recent_events: VecDeque<u32>,
-    /// `(arrival instant, rtp timestamp)` of the previous audio packet, for jitter.
-    last_audio: Option<(Instant, u32)>,
-    jitter: f64,
+    audio_ssrc: Option<u32>,
     detector: Option<DtmfDetector>,
     events: VecDeque<MediaEvent>,
     stats: ReceiverStats,
@@ -205,20 +256,17 @@ impl RtpReceiver {
         RtpReceiver {
             detector: config.inband_dtmf.then(DtmfDetector::new),
             config,
-            ssrc: None,
-            seq: SeqTracker::default(),
+            sources: Vec::new(),
             lost_before: 0,
-            recent_events: VecDeque::with_capacity(EVENT_HISTORY),
-            last_audio: None,
-            jitter: 0.0,
+            audio_ssrc: None,
             events: VecDeque::new(),
             stats: ReceiverStats::default(),
         }
     }
 
-    /// The remote SSRC being followed, once a packet has arrived.
+    /// The SSRC of the latest audio packet (or of any packet, before audio arrives).
     pub fn remote_ssrc(&self) -> Option<u32> {
-        self.ssrc
+        self.audio_ssrc.or_else(|| self.sources.iter().max_by_key(|s| s.last_heard).map(|s| s.ssrc))
     }
 
     /// Counters so far.
@@ -243,38 +291,55 @@ impl RtpReceiver {
                 return Err(e.into());
             }
         };
-        if self.ssrc != Some(packet.ssrc) {
-            if self.ssrc.is_some() {
-                self.stats.ssrc_changes += 1;
-                self.lost_before += self.seq.lost();
-                self.recent_events.clear();
-                self.last_audio = None;
-            }
-            self.ssrc = Some(packet.ssrc);
-            self.seq = SeqTracker::default();
-        }
         self.stats.packets_received += 1;
-        match self.seq.update(packet.sequence) {
-            SeqVerdict::Duplicate => {
-                self.stats.duplicates += 1;
-                return Ok(());
-            }
+        let src = self.source_index(packet.ssrc);
+        let verdict = self.sources[src].seq.update(packet.sequence);
+        match verdict {
+            SeqVerdict::Duplicate => self.stats.duplicates += 1,
+            SeqVerdict::Stray => self.stats.stray += 1,
             SeqVerdict::Reordered => self.stats.reordered += 1,
+            SeqVerdict::Restarted(lost) => {
+                self.stats.restarts += 1;
+                self.lost_before += lost;
+            }
             SeqVerdict::New => {}
         }
-        self.stats.lost = self.lost_before + self.seq.lost();
+        self.stats.lost = self.lost_before + self.sources.iter().map(|s| s.seq.lost()).sum::<u64>();
+        if matches!(verdict, SeqVerdict::Duplicate | SeqVerdict::Stray) {
+            return Ok(());
+        }
         if Some(packet.payload_type) == self.config.event_payload_type {
-            return self.handle_event(&packet);
+            return self.handle_event(src, &packet);
         }
         let codec = self.config.codecs.iter().find(|(pt, _)| *pt == packet.payload_type).map(|&(_, c)| c);
         match codec {
-            Some(codec) => self.handle_audio(now, &packet, codec),
+            Some(codec) => self.handle_audio(now, src, &packet, codec),
             None => self.stats.unknown_payload_type += 1,
         }
         Ok(())
     }
 
-    fn handle_event(&mut self, packet: &RtpPacket<'_>) -> Result<(), ReceiveError> {
+    /// Index of the state for `ssrc`, created (evicting the longest-silent one) if new.
+    fn source_index(&mut self, ssrc: u32) -> usize {
+        let tick = self.stats.packets_received;
+        if let Some(i) = self.sources.iter().position(|s| s.ssrc == ssrc) {
+            self.sources[i].last_heard = tick;
+            return i;
+        }
+        self.stats.sources += 1;
+        let mut fresh = Source::new(ssrc);
+        fresh.last_heard = tick;
+        if self.sources.len() < MAX_SOURCES {
+            self.sources.push(fresh);
+            return self.sources.len() - 1;
+        }
+        let oldest = (0..self.sources.len()).min_by_key(|&i| self.sources[i].last_heard).unwrap_or(0);
+        self.lost_before += self.sources[oldest].seq.lost();
+        self.sources[oldest] = fresh;
+        oldest
+    }
+
+    fn handle_event(&mut self, src: usize, packet: &RtpPacket<'_>) -> Result<(), ReceiveError> {
         let event = match TelephoneEvent::parse(packet.payload) {
             Ok(e) => e,
             Err(e) => {
@@ -287,20 +352,22 @@ impl RtpReceiver {
             self.stats.non_dtmf_events += 1;
             return Ok(());
         };
-        if self.recent_events.contains(&packet.timestamp) {
+        let recent = &mut self.sources[src].recent_events;
+        if recent.contains(&packet.timestamp) {
             return Ok(());
         }
-        if self.recent_events.len() == EVENT_HISTORY {
-            self.recent_events.pop_front();
+        if recent.len() == EVENT_HISTORY {
+            recent.pop_front();
         }
-        self.recent_events.push_back(packet.timestamp);
+        recent.push_back(packet.timestamp);
         self.push_digit(digit, DigitSource::Rfc4733 { timestamp: packet.timestamp });
         Ok(())
     }
 
-    fn handle_audio(&mut self, now: Instant, packet: &RtpPacket<'_>, codec: Codec) {
+    fn handle_audio(&mut self, now: Instant, src: usize, packet: &RtpPacket<'_>, codec: Codec) {
         self.stats.audio_frames += 1;
-        self.update_jitter(now, packet.timestamp);
+        self.audio_ssrc = Some(packet.ssrc);
+        self.update_jitter(now, src, packet.timestamp);
         if !self.config.emit_audio && self.detector.is_none() {
             return;
         }
@@ -332,14 +399,15 @@ impl RtpReceiver {
     }
 
     /// RFC 3550 §6.4.1: J += (|D| − J) / 16, in timestamp units.
-    fn update_jitter(&mut self, now: Instant, timestamp: u32) {
-        if let Some((prev_at, prev_ts)) = self.last_audio {
+    fn update_jitter(&mut self, now: Instant, src: usize, timestamp: u32) {
+        let s = &mut self.sources[src];
+        if let Some((prev_at, prev_ts)) = s.last_audio {
             let arrival = now.saturating_duration_since(prev_at).as_secs_f64() * f64::from(SAMPLE_RATE);
             let sent = f64::from(timestamp.wrapping_sub(prev_ts) as i32);
             let d = (arrival - sent).abs();
-            self.jitter += (d - self.jitter) / 16.0;
-            self.stats.jitter_ms = self.jitter * 1000.0 / f64::from(SAMPLE_RATE);
+            s.jitter += (d - s.jitter) / 16.0;
+            self.stats.jitter_ms = s.jitter * 1000.0 / f64::from(SAMPLE_RATE);
         }
-        self.last_audio = Some((now, timestamp));
+        s.last_audio = Some((now, timestamp));
     }
 }

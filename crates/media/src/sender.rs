@@ -221,7 +221,8 @@ impl RtpSender {
     }
 
     fn skip_slots(&mut self, late: Duration) {
-        let slots = (late.as_micros() / FRAME_DURATION.as_micros()) as u32;
+        // At least one slot, so a `resync_after` below 20 ms cannot stall the loop.
+        let slots = ((late.as_micros() / FRAME_DURATION.as_micros()) as u32).max(1);
         self.next_frame += FRAME_DURATION * slots;
         self.timestamp = self.timestamp.wrapping_add(slots * FRAME_SAMPLES as u32);
         self.stats.skipped_frames += u64::from(slots);

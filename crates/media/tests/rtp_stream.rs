@@ -298,3 +298,44 @@ fn inband_digits_through_the_receiver() {
     }
     assert_eq!(got, keys);
 }
+
+#[test]
+fn events_under_their_own_ssrc_interleaved_with_audio() {
+    // Like sipp: audio from `rtp_stream` under one SSRC, the digit from a pcap under another.
+    let start = Instant::now();
+    let mut audio = sender(Codec::Pcmu, start);
+    let mut cfg = SenderConfig::with_rng(Codec::Pcmu, &mut StdRng::seed_from_u64(99));
+    cfg.send_silence = false;
+    let mut dtmf = RtpSender::new(cfg, start);
+    dtmf.send_digit(Digit::D1, Duration::from_millis(100));
+    dtmf.send_digit(Digit::D1, Duration::from_millis(100));
+    let mut rx = RtpReceiver::new(ReceiverConfig::default());
+    let mut digits = 0;
+    for _ in 0..20 {
+        let now = audio.poll_timeout().unwrap();
+        let pkts: Vec<_> = std::iter::from_fn(|| audio.poll_transmit(now))
+            .chain(std::iter::from_fn(|| dtmf.poll_transmit(now)))
+            .collect();
+        for p in pkts {
+            rx.handle_datagram(now, &p).unwrap();
+        }
+        digits +=
+            std::iter::from_fn(|| rx.poll_event()).filter(|e| matches!(e, MediaEvent::Digit { .. })).count();
+    }
+    assert_eq!(digits, 2);
+    assert_eq!(rx.stats().sources, 2);
+    assert_eq!(rx.stats().lost, 0);
+    assert_eq!(rx.remote_ssrc(), Some(audio.config().ssrc));
+}
+
+#[test]
+fn sequence_jump_restarts_loss_counting() {
+    let mut rx = RtpReceiver::new(ReceiverConfig::default());
+    let now = Instant::now();
+    for seq in [10u16, 11, 13, 40_000, 40_001, 40_003] {
+        let p = RtpPacket::new(0, seq, u32::from(seq) * 160, 5, &[0xFF; 160]).to_bytes().unwrap();
+        rx.handle_datagram(now, &p).unwrap();
+    }
+    assert_eq!(rx.stats().restarts, 1);
+    assert_eq!(rx.stats().lost, 2);
+}
