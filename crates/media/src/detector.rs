@@ -14,9 +14,10 @@
 //! a tone at `f + Δ` advances by `2π(f + Δ)·51/8000`, so the residual phase gives Δ with a
 //! precision a single short block cannot. Phase products are summed over the run of votes and a
 //! digit is accepted only if its estimated deviation is within ±2.5 % for both tones (Q.24:
-//! accept ±1.5 %, reject ±3.5 %). A digit is reported once, when four consecutive blocks have
-//! voted for it (≈ 32–38 ms of tone; 40 ms tones always pass, 23 ms tones never do), and not
-//! again until three consecutive blocks (a ≥ 25 ms pause) have not.
+//! accept ±1.5 %, reject ±3.5 %; measured edge ±2.4–2.5 %). A digit is reported once, when four
+//! consecutive blocks have voted for it (measured: tones ≥ 30 ms always pass, ≤ 24 ms never do),
+//! and not again until four consecutive blocks have not (a pause of ≥ 20 ms re-arms; a 10 ms
+//! dropout inside a key press is bridged). `tests/detector_numbers.rs` prints these figures.
 
 use std::collections::VecDeque;
 use std::f32::consts::TAU;
@@ -68,7 +69,7 @@ impl Default for DetectorConfig {
             max_col_harmonic: 0.1,
             max_row_harmonic: 0.5,
             min_blocks: 4,
-            release_blocks: 3,
+            release_blocks: 4,
         }
     }
 }
