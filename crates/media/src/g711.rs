@@ -1,8 +1,9 @@
 //! ITU-T G.711 µ-law (PCMU) and A-law (PCMA): 16-bit linear PCM ⇄ 8-bit code words.
 //!
-//! The algorithm is the classic bit-exact one from the ITU reference (as in Sun's `g711.c`):
-//! µ-law works on the top 14 bits with a bias of 0x84, A-law on the top 13 bits with even-bit
-//! inversion (0x55). Decoding uses 256-entry tables built at compile time; encoding is a few
+//! The algorithm is the bit-exact one of the ITU-T G.191 reference (`g711.c`): µ-law works on
+//! the top 14 bits with a bias of 0x84, A-law on the top 13 bits with even-bit inversion (0x55),
+//! negative inputs by one's complement. `tests/g711_vs_sox.rs` checks all 65 536 inputs and 256
+//! code words against sox. Decoding uses 256-entry tables built at compile time; encoding is a few
 //! shifts per sample. This module owns the codec choice too ([`Codec`]), since the static RTP
 //! payload types 0 and 8 are the only thing RTP needs to know about it.
 
@@ -98,14 +99,9 @@ fn segment(v: i32, ends: &[i32; 8]) -> i32 {
 
 /// Encodes one 16-bit sample to µ-law.
 pub fn linear_to_ulaw(pcm: i16) -> u8 {
-    let mut v = i32::from(pcm) >> 2;
-    let mask: i32 = if v < 0 {
-        v = -v;
-        0x7F
-    } else {
-        0xFF
-    };
-    v = v.min(ULAW_CLIP) + (ULAW_BIAS >> 2);
+    // Negative values use the one's complement, as the ITU-T G.191 reference does.
+    let (v, mask) = if pcm < 0 { (i32::from(!pcm) >> 2, 0x7F) } else { (i32::from(pcm) >> 2, 0xFF) };
+    let v = v.min(ULAW_CLIP) + (ULAW_BIAS >> 2);
     let seg = segment(v, &SEG_ULAW_END);
     let code = if seg >= 8 { 0x7F } else { (seg << 4) | ((v >> (seg + 1)) & 0xF) };
     (code ^ mask) as u8
@@ -178,6 +174,9 @@ mod tests {
         assert_eq!(linear_to_ulaw(-32124), 0x00);
         assert_eq!(linear_to_ulaw(8), 0xFE);
         assert_eq!(linear_to_ulaw(-8), 0x7E);
+        // G.191 one's complement: -1..=-4 are "negative zero", -5 is the first step down.
+        assert_eq!(linear_to_ulaw(-4), 0x7F);
+        assert_eq!(linear_to_ulaw(-5), 0x7E);
     }
 
     #[test]
