@@ -31,4 +31,15 @@ pub trait Engine: Send + Sync {
 
     /// Speaks `text` in `voice`: 8 kHz mono, loudness-normalised, never clipped.
     async fn render(&self, text: &str, voice: &VoiceSpec) -> Result<Pcm16, TtsError>;
+
+    /// Speaks several texts in one voice; one result per text, in order. The default renders them one by
+    /// one; an engine with a high fixed cost per call (espeak-ng's process start) overrides it. Each result
+    /// must sound like [`Engine::render`] of that text.
+    async fn render_batch(&self, texts: &[String], voice: &VoiceSpec) -> Vec<Result<Pcm16, TtsError>> {
+        let mut out = Vec::with_capacity(texts.len());
+        for text in texts {
+            out.push(self.render(text, voice).await);
+        }
+        out
+    }
 }

@@ -80,8 +80,15 @@ impl EspeakEngine {
         }
     }
 
-    async fn synthesise(&self, voice_arg: &str, text: &str, spec: &VoiceSpec) -> Result<Vec<u8>, TtsError> {
+    async fn synthesise(
+        &self,
+        voice_arg: &str,
+        input: String,
+        ssml: bool,
+        spec: &VoiceSpec,
+    ) -> Result<Vec<u8>, TtsError> {
         let mut child = Command::new(&self.program)
+            .args(ssml.then_some("-m"))
             .args(["-v", voice_arg])
             .args(["-s", &spec.rate.clamp(80, 450).to_string()])
             .args(["-p", &spec.pitch.min(99).to_string()])
@@ -93,7 +100,6 @@ impl EspeakEngine {
             .spawn()
             .map_err(|source| self.spawn_error(source))?;
         let mut stdin = child.stdin.take();
-        let input = defuse_phonemes(text);
         let write = async move {
             if let Some(stdin) = stdin.as_mut() {
                 // A write error shows up as a failed exit below.
@@ -115,6 +121,37 @@ impl EspeakEngine {
             });
         }
         Ok(output.stdout)
+    }
+
+    fn resolve(&self, voice: &VoiceSpec) -> Result<String, TtsError> {
+        self.voice_arg(&voice.voice).ok_or_else(|| TtsError::UnknownVoice {
+            engine: ESPEAK_ID.to_owned(),
+            voice: voice.voice.clone(),
+        })
+    }
+
+    /// One espeak-ng run for all `texts`, separated by SSML breaks, split again at those silences.
+    /// `None` when the split does not yield exactly one clip per text (then the caller renders singly).
+    async fn render_joined(&self, texts: &[&str], voice: &VoiceSpec) -> Result<Option<Vec<Pcm16>>, TtsError> {
+        let voice_arg = self.resolve(voice)?;
+        let separator = format!("<break time=\"{BATCH_BREAK_MS}ms\"/>");
+        let input =
+            texts.iter().map(|t| ssml_escape(&defuse_phonemes(t))).collect::<Vec<_>>().join(&separator);
+        let wav = self.synthesise(&voice_arg, input, true, voice).await?;
+        let n = texts.len();
+        tokio::task::spawn_blocking(move || {
+            let decoded = decode::decode_wav(&wav)?;
+            let Some(clips) = split_at_breaks(&decoded.samples, decoded.rate, n) else {
+                return Ok(None);
+            };
+            let clips = clips
+                .into_iter()
+                .map(|clip| dsp::to_telephone(clip, decoded.rate, decoded.channels))
+                .collect();
+            Ok(Some(clips))
+        })
+        .await
+        .map_err(|_| TtsError::TaskFailed)?
     }
 
     fn spawn_error(&self, source: std::io::Error) -> TtsError {
@@ -143,11 +180,8 @@ impl Engine for EspeakEngine {
         if text.trim().is_empty() {
             return Err(TtsError::EmptyText);
         }
-        let voice_arg = self.voice_arg(&voice.voice).ok_or_else(|| TtsError::UnknownVoice {
-            engine: ESPEAK_ID.to_owned(),
-            voice: voice.voice.clone(),
-        })?;
-        let wav = self.synthesise(&voice_arg, text, voice).await?;
+        let voice_arg = self.resolve(voice)?;
+        let wav = self.synthesise(&voice_arg, defuse_phonemes(text), false, voice).await?;
         let pcm = tokio::task::spawn_blocking(move || {
             let decoded = decode::decode_wav(&wav)?;
             Ok::<_, TtsError>(dsp::to_telephone(&decoded.samples, decoded.rate, decoded.channels))
@@ -156,6 +190,81 @@ impl Engine for EspeakEngine {
         .map_err(|_| TtsError::TaskFailed)??;
         Ok(pcm)
     }
+
+    /// Up to [`MAX_BATCH`] texts per espeak-ng run, which saves the process start-up per text.
+    async fn render_batch(&self, texts: &[String], voice: &VoiceSpec) -> Vec<Result<Pcm16, TtsError>> {
+        let mut out: Vec<Option<Result<Pcm16, TtsError>>> = texts.iter().map(|_| None).collect();
+        let speakable: Vec<usize> = (0..texts.len()).filter(|&i| !texts[i].trim().is_empty()).collect();
+        for chunk in speakable.chunks(MAX_BATCH) {
+            let chunk_texts: Vec<&str> = chunk.iter().map(|&i| texts[i].as_str()).collect();
+            let joined =
+                if chunk.len() > 1 { self.render_joined(&chunk_texts, voice).await } else { Ok(None) };
+            match joined {
+                Ok(Some(clips)) => {
+                    for (&i, clip) in chunk.iter().zip(clips) {
+                        out[i] = Some(Ok(clip));
+                    }
+                }
+                Ok(None) => {
+                    for &i in chunk {
+                        out[i] = Some(self.render(&texts[i], voice).await);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "batched espeak-ng run failed; rendering singly");
+                    for &i in chunk {
+                        out[i] = Some(self.render(&texts[i], voice).await);
+                    }
+                }
+            }
+        }
+        out.into_iter().map(|r| r.unwrap_or(Err(TtsError::EmptyText))).collect()
+    }
+}
+
+/// Pause put between texts in a batched run; espeak-ng shortens it with the speaking rate.
+const BATCH_BREAK_MS: u32 = 1_500;
+/// A digital silence at least this long (seconds) separates two texts of a batched run; espeak-ng's own
+/// pauses inside a sentence are far shorter.
+const MIN_BREAK_SECS: f64 = 0.5;
+/// Texts per espeak-ng run.
+pub const MAX_BATCH: usize = 16;
+
+/// Cuts a batched run at its `n - 1` long silences; keeps 100 ms of silence after and 50 ms before each
+/// clip, like a single run. `None` unless exactly `n - 1` such silences are found.
+fn split_at_breaks(samples: &[f32], rate: u32, n: usize) -> Option<Vec<&[f32]>> {
+    const QUIET: f32 = 3.0 / 32768.0;
+    let min_run = (MIN_BREAK_SECS * f64::from(rate)) as usize;
+    let (tail, lead) = (rate as usize / 10, rate as usize / 20);
+    let mut cuts = Vec::new();
+    let mut run_start = None;
+    for (i, s) in samples.iter().enumerate() {
+        match (s.abs() <= QUIET, run_start) {
+            (true, None) => run_start = Some(i),
+            (false, Some(start)) => {
+                if start > 0 && i - start >= min_run {
+                    cuts.push((start + tail, i.saturating_sub(lead)));
+                }
+                run_start = None;
+            }
+            _ => {}
+        }
+    }
+    if cuts.len() + 1 != n {
+        return None;
+    }
+    let mut clips = Vec::with_capacity(n);
+    let mut begin = 0;
+    for (end, next) in cuts {
+        clips.push(&samples[begin..end]);
+        begin = next;
+    }
+    clips.push(&samples[begin..]);
+    Some(clips)
+}
+
+fn ssml_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// Runs a short informational command and returns its stdout.
@@ -224,5 +333,22 @@ mod tests {
         let variants = "Pty Language Age/Gender VoiceName File Other\n 5 variant --/F Female3 !v/f3\n";
         assert_eq!(parse_variants(variants), vec!["f3".to_owned()]);
         assert_eq!(defuse_phonemes("a [[h@l'oU]] b"), "a [ [h@l'oU] ] b");
+        assert_eq!(ssml_escape("a<b>&c"), "a&lt;b&gt;&amp;c");
+    }
+
+    #[test]
+    fn splits_batched_runs_at_long_silences() {
+        let rate = 1_000;
+        let loud = |n| vec![0.5f32; n];
+        let quiet = |n| vec![0.0f32; n];
+        // lead silence, clip, short pause, clip, long break, clip, tail silence
+        let samples =
+            [quiet(50), loud(100), quiet(200), loud(100), quiet(800), loud(70), quiet(300)].concat();
+        let clips = split_at_breaks(&samples, rate, 2).unwrap();
+        assert_eq!(clips.len(), 2);
+        assert_eq!(clips[0].len(), 50 + 100 + 200 + 100 + 100);
+        assert_eq!(clips[1].len(), 50 + 70 + 300);
+        assert!(split_at_breaks(&samples, rate, 3).is_none());
+        assert_eq!(split_at_breaks(&samples, rate, 1), None);
     }
 }

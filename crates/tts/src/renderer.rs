@@ -47,6 +47,20 @@ pub struct TtsConfig {
     pub http: Option<HttpEngineConfig>,
 }
 
+/// Sentences per [`Engine::render_batch`] call when pre-rendering.
+const MAX_BATCH: usize = 16;
+
+/// A sentence of a pre-render that is not cached yet.
+struct Pending {
+    key: CacheKey,
+    sentence: String,
+    texts: Vec<usize>,
+}
+
+fn failure(sentence: String, texts: Vec<usize>, error: TtsError) -> PrerenderFailure {
+    PrerenderFailure { sentence, texts, error }
+}
+
 /// Counters since the renderer was built.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RenderStats {
@@ -100,6 +114,7 @@ struct Inner {
     engines: HashMap<String, Arc<dyn Engine>>,
     cache: RenderCache,
     permits: Semaphore,
+    workers: usize,
     inflight: Mutex<HashMap<CacheKey, Arc<OnceCell<Pcm16>>>>,
     engine_renders: AtomicU64,
     cache_hits: AtomicU64,
@@ -136,6 +151,7 @@ impl Renderer {
                 engines,
                 cache,
                 permits: Semaphore::new(workers.max(1)),
+                workers: workers.max(1),
                 inflight: Mutex::default(),
                 engine_renders: AtomicU64::new(0),
                 cache_hits: AtomicU64::new(0),
@@ -208,8 +224,13 @@ impl Renderer {
         Ok(out)
     }
 
-    /// Makes sure every sentence of every text is cached, rendering distinct sentences once each, at most
-    /// `workers` at a time. Failures are reported per sentence; the rest still render.
+    /// Makes sure every sentence of every text is cached, rendering each distinct missing sentence once,
+    /// in batches ([`Engine::render_batch`]) on at most `workers` engines at a time. Failures are reported
+    /// per sentence; the rest still render.
+    ///
+    /// Identical sentences are rendered once within the call; a concurrent [`Renderer::render`] of a
+    /// sentence that is also being pre-rendered may render it a second time (harmless: the cache write is
+    /// atomic and both renders are the same audio).
     pub async fn prerender<I, S>(&self, texts: I, voice: &VoiceSpec) -> PrerenderReport
     where
         I: IntoIterator<Item = S>,
@@ -221,40 +242,101 @@ impl Renderer {
             report.texts += 1;
             let parts = sentences(text.as_ref());
             if parts.is_empty() {
-                report.failures.push(PrerenderFailure {
-                    sentence: String::new(),
-                    texts: vec![i],
-                    error: TtsError::EmptyText,
-                });
+                report.failures.push(failure(String::new(), vec![i], TtsError::EmptyText));
             }
             for s in parts {
                 by_sentence.entry(s).or_default().push(i);
             }
         }
         report.sentences = by_sentence.len();
+        let engine = match self.engine(voice) {
+            Ok(engine) => engine.clone(),
+            Err(_) => {
+                for (sentence, texts) in by_sentence {
+                    let error = TtsError::UnknownEngine { engine: voice.engine.clone() };
+                    report.failures.push(failure(sentence, texts, error));
+                }
+                return report;
+            }
+        };
+        let missing = self.missing(&engine, voice, by_sentence).await;
+        report.cached = report.sentences - missing.len();
+        self.inner.cache_hits.fetch_add(report.cached as u64, Ordering::Relaxed);
+        let chunk = missing.len().div_ceil(self.inner.workers).clamp(1, MAX_BATCH);
         let mut set = JoinSet::new();
-        for (sentence, indices) in by_sentence {
-            let (this, voice) = (self.clone(), voice.clone());
-            set.spawn(async move {
-                let result = this.ensure_cached(&sentence, &voice).await;
-                (sentence, indices, result)
-            });
+        let mut missing = missing.into_iter().peekable();
+        while missing.peek().is_some() {
+            let batch: Vec<Pending> = missing.by_ref().take(chunk).collect();
+            let (this, voice, engine) = (self.clone(), voice.clone(), engine.clone());
+            set.spawn(async move { this.render_pending(engine, batch, &voice).await });
         }
         while let Some(joined) = set.join_next().await {
-            match joined {
-                Ok((_, _, Ok(true))) => report.rendered += 1,
-                Ok((_, _, Ok(false))) => report.cached += 1,
-                Ok((sentence, texts, Err(error))) => {
-                    report.failures.push(PrerenderFailure { sentence, texts, error })
+            let Ok(outcomes) = joined else {
+                report.failures.push(failure(String::new(), Vec::new(), TtsError::TaskFailed));
+                continue;
+            };
+            for (pending, result) in outcomes {
+                match result {
+                    Ok(()) => report.rendered += 1,
+                    Err(e) => report.failures.push(failure(pending.sentence, pending.texts, e)),
                 }
-                Err(_) => report.failures.push(PrerenderFailure {
-                    sentence: String::new(),
-                    texts: Vec::new(),
-                    error: TtsError::TaskFailed,
-                }),
             }
         }
         report
+    }
+
+    /// The sentences without a cache file (file checks on the blocking pool).
+    async fn missing(
+        &self,
+        engine: &Arc<dyn Engine>,
+        voice: &VoiceSpec,
+        by_sentence: HashMap<String, Vec<usize>>,
+    ) -> Vec<Pending> {
+        let pending: Vec<Pending> = by_sentence
+            .into_iter()
+            .map(|(sentence, texts)| Pending {
+                key: CacheKey::new(engine.fingerprint(), voice, &sentence),
+                sentence,
+                texts,
+            })
+            .collect();
+        let cache = self.inner.cache.clone();
+        let check = move || pending.into_iter().filter(|p| !cache.contains(&p.key)).collect::<Vec<_>>();
+        tokio::task::spawn_blocking(check).await.unwrap_or_default()
+    }
+
+    /// Renders one batch under one worker permit and stores each clip.
+    async fn render_pending(
+        &self,
+        engine: Arc<dyn Engine>,
+        batch: Vec<Pending>,
+        voice: &VoiceSpec,
+    ) -> Vec<(Pending, Result<(), TtsError>)> {
+        let texts: Vec<String> = batch.iter().map(|p| p.sentence.clone()).collect();
+        let results = match self.inner.permits.acquire().await {
+            Ok(_permit) => engine.render_batch(&texts, voice).await,
+            Err(_) => texts.iter().map(|_| Err(TtsError::TaskFailed)).collect(),
+        };
+        let mut out = Vec::with_capacity(batch.len());
+        for (pending, result) in batch.into_iter().zip(results) {
+            let stored = match result {
+                Ok(pcm) => {
+                    self.inner.engine_renders.fetch_add(1, Ordering::Relaxed);
+                    self.store(engine.id(), &pending.key, &pcm).await
+                }
+                Err(e) => Err(e),
+            };
+            out.push((pending, stored));
+        }
+        out
+    }
+
+    /// Rejects silence, then writes the clip to the cache.
+    async fn store(&self, engine: &str, key: &CacheKey, pcm: &Pcm16) -> Result<(), TtsError> {
+        if pcm.rms() < SILENCE_RMS {
+            return Err(TtsError::Silent { engine: engine.to_owned() });
+        }
+        self.inner.cache.put(key, pcm).await
     }
 
     /// True when every sentence of `text` is cached in `voice`.
@@ -273,17 +355,6 @@ impl Renderer {
 
     fn key(&self, sentence: &str, voice: &VoiceSpec) -> Result<CacheKey, TtsError> {
         Ok(CacheKey::new(self.engine(voice)?.fingerprint(), voice, sentence))
-    }
-
-    /// Returns true if it rendered, false if the sentence was already cached.
-    async fn ensure_cached(&self, sentence: &str, voice: &VoiceSpec) -> Result<bool, TtsError> {
-        if self.inner.cache.contains(&self.key(sentence, voice)?) {
-            self.inner.cache_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(false);
-        }
-        let before = self.inner.engine_renders.load(Ordering::Relaxed);
-        self.sentence(sentence, voice).await?;
-        Ok(self.inner.engine_renders.load(Ordering::Relaxed) != before)
     }
 
     /// One sentence: cache, else a shared in-flight render.

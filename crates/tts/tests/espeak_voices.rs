@@ -98,6 +98,31 @@ async fn unknown_espeak_voice_is_rejected() {
     assert!(engine.render("-v -h --help", &spec).await.unwrap().rms() > 1_000.0);
 }
 
+#[tokio::test]
+async fn a_batched_run_sounds_like_single_runs() {
+    let engine = espeak().await;
+    let voice = VoiceTable::default().resolve("pidgin", Gender::Female).unwrap();
+    let texts: Vec<String> = [
+        "Hello Ada Obi.",
+        "This is Lagos General Hospital: your visit is tomorrow; come early.",
+        "",
+        "Fish & chips <cheap>, rice > beans.",
+        "Press 1 to confirm, or press 2 to speak to a nurse.",
+    ]
+    .map(String::from)
+    .to_vec();
+    let batch = engine.render_batch(&texts, &voice).await;
+    assert_eq!(batch.len(), 5);
+    assert!(matches!(batch[2], Err(TtsError::EmptyText)));
+    for (text, clip) in texts.iter().zip(&batch).filter(|(t, _)| !t.is_empty()) {
+        let clip = clip.as_ref().unwrap();
+        let single = engine.render(text, &voice).await.unwrap();
+        check_audio(text, clip);
+        let (a, b) = (clip.trimmed(0).len() as f64, single.trimmed(0).len() as f64);
+        assert!((a / b - 1.0).abs() < 0.1, "{text}: batched {a} vs single {b} samples");
+    }
+}
+
 /// Counts the renders that reach the wrapped engine.
 struct Counting {
     inner: Arc<dyn Engine>,
