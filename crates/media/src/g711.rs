@@ -3,9 +3,9 @@
 //! The algorithm is the bit-exact one of the ITU-T G.191 reference (`g711.c`): µ-law works on
 //! the top 14 bits with a bias of 0x84, A-law on the top 13 bits with even-bit inversion (0x55),
 //! negative inputs by one's complement. `tests/g711_vs_sox.rs` checks all 65 536 inputs and 256
-//! code words against sox. Decoding uses 256-entry tables built at compile time; encoding is a few
-//! shifts per sample. This module owns the codec choice too ([`Codec`]), since the static RTP
-//! payload types 0 and 8 are the only thing RTP needs to know about it.
+//! code words against sox. Encoding and decoding use tables built at compile time from that
+//! algorithm (16 KiB + 8 KiB + 2 × 256 entries). This module owns the codec choice too
+//! ([`Codec`]), since the static RTP payload types 0 and 8 are all RTP needs to know about it.
 
 /// A G.711 variant negotiated in SDP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,16 +92,45 @@ const fn build_table(ulaw: bool) -> [i16; 256] {
     t
 }
 
+/// Encoder tables, indexed by the bits G.711 keeps: `(pcm >> 2) + 8192` for µ-law (14 bits),
+/// `(pcm >> 3) + 4096` for A-law (13 bits). Built at compile time from the algorithm below.
+static ULAW_ENCODE: [u8; 1 << 14] = build_encoder(true);
+static ALAW_ENCODE: [u8; 1 << 13] = build_encoder(false);
+
+const fn build_encoder<const N: usize>(ulaw: bool) -> [u8; N] {
+    let mut t = [0u8; N];
+    let shift = if ulaw { 2 } else { 3 };
+    let mut i = 0;
+    while i < N {
+        // Any sample with these kept bits encodes the same; take the one with zero low bits.
+        let pcm = ((i as i32 - (N as i32 / 2)) << shift) as i16;
+        t[i] = if ulaw { ulaw_encode(pcm) } else { alaw_encode(pcm) };
+        i += 1;
+    }
+    t
+}
+
 /// Index of the first segment whose end is ≥ `v`, or 8 when above all.
-fn segment(v: i32, ends: &[i32; 8]) -> i32 {
-    ends.iter().position(|&e| v <= e).map_or(8, |p| p as i32)
+const fn segment(v: i32, ends: &[i32; 8]) -> i32 {
+    let mut i = 0;
+    while i < 8 {
+        if v <= ends[i] {
+            return i as i32;
+        }
+        i += 1;
+    }
+    8
 }
 
 /// Encodes one 16-bit sample to µ-law.
 pub fn linear_to_ulaw(pcm: i16) -> u8 {
+    ULAW_ENCODE[((i32::from(pcm) >> 2) + (1 << 13)) as usize]
+}
+
+const fn ulaw_encode(pcm: i16) -> u8 {
     // Negative values use the one's complement, as the ITU-T G.191 reference does.
-    let (v, mask) = if pcm < 0 { (i32::from(!pcm) >> 2, 0x7F) } else { (i32::from(pcm) >> 2, 0xFF) };
-    let v = v.min(ULAW_CLIP) + (ULAW_BIAS >> 2);
+    let (v, mask) = if pcm < 0 { ((!pcm) as i32 >> 2, 0x7F) } else { (pcm as i32 >> 2, 0xFF) };
+    let v = if v > ULAW_CLIP { ULAW_CLIP } else { v } + (ULAW_BIAS >> 2);
     let seg = segment(v, &SEG_ULAW_END);
     let code = if seg >= 8 { 0x7F } else { (seg << 4) | ((v >> (seg + 1)) & 0xF) };
     (code ^ mask) as u8
@@ -120,7 +149,11 @@ pub fn ulaw_to_linear(code: u8) -> i16 {
 
 /// Encodes one 16-bit sample to A-law.
 pub fn linear_to_alaw(pcm: i16) -> u8 {
-    let mut v = i32::from(pcm) >> 3;
+    ALAW_ENCODE[((i32::from(pcm) >> 3) + (1 << 12)) as usize]
+}
+
+const fn alaw_encode(pcm: i16) -> u8 {
+    let mut v = pcm as i32 >> 3;
     let mask: i32 = if v >= 0 {
         0xD5
     } else {
@@ -189,6 +222,14 @@ mod tests {
         assert_eq!(linear_to_alaw(-1), 0x55);
         assert_eq!(linear_to_alaw(i16::MAX), 0xAA);
         assert_eq!(linear_to_alaw(i16::MIN), 0x2A);
+    }
+
+    #[test]
+    fn encoder_tables_match_the_algorithm_for_every_input() {
+        for x in i16::MIN..=i16::MAX {
+            assert_eq!(linear_to_ulaw(x), ulaw_encode(x), "µ-law {x}");
+            assert_eq!(linear_to_alaw(x), alaw_encode(x), "A-law {x}");
+        }
     }
 
     #[test]

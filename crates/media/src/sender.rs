@@ -8,14 +8,15 @@
 //! ([`SenderStats`]) rather than drifting.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
 
 use crate::digit::Digit;
-use crate::event::{DEFAULT_EVENT_PAYLOAD_TYPE, TelephoneEvent};
+use crate::event::{DEFAULT_EVENT_PAYLOAD_TYPE, EVENT_LEN, TelephoneEvent};
 use crate::g711::Codec;
-use crate::rtp::RtpPacket;
+use crate::rtp::FIXED_HEADER_LEN;
 
 /// G.711 / telephone-event clock rate.
 pub const SAMPLE_RATE: u32 = 8000;
@@ -126,7 +127,10 @@ pub struct RtpSender {
     /// Timestamp of the frame slot at `next_frame`.
     timestamp: u32,
     next_frame: Instant,
-    audio: VecDeque<i16>,
+    /// Prompt audio still to play: shared buffers and the position reached in the first.
+    audio: VecDeque<(Arc<[i16]>, usize)>,
+    /// Samples left in `audio`.
+    queued: usize,
     /// The previous frame carried prompt audio (so the next one is not a talkspurt start).
     in_talkspurt: bool,
     digits: VecDeque<(Digit, Duration)>,
@@ -143,6 +147,7 @@ impl RtpSender {
             config,
             next_frame: start,
             audio: VecDeque::new(),
+            queued: 0,
             in_talkspurt: false,
             digits: VecDeque::new(),
             event: None,
@@ -155,14 +160,25 @@ impl RtpSender {
         &self.config
     }
 
-    /// Appends 8 kHz PCM16 prompt audio to the play queue.
+    /// Appends 8 kHz PCM16 prompt audio to the play queue (copied; see
+    /// [`enqueue_shared`](Self::enqueue_shared) to avoid the copy).
     pub fn enqueue(&mut self, pcm: &[i16]) {
-        self.audio.extend(pcm.iter().copied());
+        self.enqueue_shared(Arc::from(pcm));
+    }
+
+    /// Appends a shared prompt buffer without copying it: one rendered prompt can play on
+    /// thousands of calls at once.
+    pub fn enqueue_shared(&mut self, pcm: Arc<[i16]>) {
+        if !pcm.is_empty() {
+            self.queued += pcm.len();
+            self.audio.push_back((pcm, 0));
+        }
     }
 
     /// Drops all queued prompt audio (barge-in). Queued digits are kept.
     pub fn clear(&mut self) {
         self.audio.clear();
+        self.queued = 0;
     }
 
     /// `true` when no prompt audio is queued and no digit is pending or being sent.
@@ -172,12 +188,12 @@ impl RtpSender {
 
     /// Samples of prompt audio still queued.
     pub fn queued_samples(&self) -> usize {
-        self.audio.len()
+        self.queued
     }
 
     /// Play time of the queued prompt audio.
     pub fn queued_duration(&self) -> Duration {
-        Duration::from_micros(self.audio.len() as u64 * 1_000_000 / u64::from(SAMPLE_RATE))
+        Duration::from_micros(self.queued as u64 * 1_000_000 / u64::from(SAMPLE_RATE))
     }
 
     /// Queues an RFC 4733 key press lasting `duration` (rounded to 20 ms, at least one
@@ -233,7 +249,7 @@ impl RtpSender {
     fn record_sent(&mut self, late: Duration, len: usize) {
         let s = &mut self.stats;
         s.packets_sent += 1;
-        s.octets_sent += (len - crate::rtp::FIXED_HEADER_LEN) as u64;
+        s.octets_sent += (len - FIXED_HEADER_LEN) as u64;
         s.late_total += late;
         s.late_max = s.late_max.max(late);
         if late > LATE_MARK {
@@ -255,26 +271,25 @@ impl RtpSender {
         if self.event.is_some() {
             return Some(self.event_packet());
         }
-        let mut payload = Vec::with_capacity(FRAME_SAMPLES);
-        let marker;
+        let codec = self.config.codec;
+        let mut out = Vec::with_capacity(FIXED_HEADER_LEN + FRAME_SAMPLES);
         if !self.audio.is_empty() {
-            let n = self.audio.len().min(FRAME_SAMPLES);
-            let codec = self.config.codec;
-            payload.extend(self.audio.drain(..n).map(|s| codec.encode_sample(s)));
-            payload.resize(FRAME_SAMPLES, codec.silence());
-            marker = !self.in_talkspurt;
+            let marker = !self.in_talkspurt;
             self.in_talkspurt = true;
             self.stats.audio_frames += 1;
+            self.write_header(self.config.payload_type, marker, self.timestamp, &mut out);
+            self.take_frame(codec, &mut out);
         } else {
             self.in_talkspurt = false;
             if !self.config.send_silence {
                 return None;
             }
-            payload.resize(FRAME_SAMPLES, self.config.codec.silence());
-            marker = self.stats.packets_sent == 0;
+            let marker = self.stats.packets_sent == 0;
             self.stats.silence_frames += 1;
+            self.write_header(self.config.payload_type, marker, self.timestamp, &mut out);
         }
-        Some(self.packet(self.config.payload_type, marker, self.timestamp, &payload))
+        out.resize(FIXED_HEADER_LEN + FRAME_SAMPLES, codec.silence());
+        Some(out)
     }
 
     fn event_packet(&mut self) -> Vec<u8> {
@@ -294,16 +309,35 @@ impl RtpSender {
             self.stats.digits_sent += 1;
         }
         self.stats.event_packets += 1;
-        self.packet(self.config.event_payload_type, k == 0, timestamp, &tone.to_bytes())
+        let mut out = Vec::with_capacity(FIXED_HEADER_LEN + EVENT_LEN);
+        self.write_header(self.config.event_payload_type, k == 0, timestamp, &mut out);
+        out.extend_from_slice(&tone.to_bytes());
+        out
     }
 
-    fn packet(&mut self, payload_type: u8, marker: bool, timestamp: u32, payload: &[u8]) -> Vec<u8> {
-        let mut p = RtpPacket::new(payload_type & 0x7F, self.sequence, timestamp, self.config.ssrc, payload);
-        p.marker = marker;
+    /// Encodes up to one frame of queued prompt audio into `out`.
+    fn take_frame(&mut self, codec: Codec, out: &mut Vec<u8>) {
+        let mut want = FRAME_SAMPLES;
+        while want > 0 {
+            let Some((pcm, pos)) = self.audio.front_mut() else { break };
+            let n = want.min(pcm.len() - *pos);
+            out.extend(pcm[*pos..*pos + n].iter().map(|&s| codec.encode_sample(s)));
+            *pos += n;
+            want -= n;
+            self.queued -= n;
+            if *pos == pcm.len() {
+                self.audio.pop_front();
+            }
+        }
+    }
+
+    /// Appends a 12-byte RTP header (no CSRC, extension or padding) and uses a sequence number.
+    fn write_header(&mut self, payload_type: u8, marker: bool, timestamp: u32, out: &mut Vec<u8>) {
+        out.push(0x80);
+        out.push(if marker { 0x80 } else { 0 } | (payload_type & 0x7F));
+        out.extend_from_slice(&self.sequence.to_be_bytes());
+        out.extend_from_slice(&timestamp.to_be_bytes());
+        out.extend_from_slice(&self.config.ssrc.to_be_bytes());
         self.sequence = self.sequence.wrapping_add(1);
-        let mut out = Vec::with_capacity(p.encoded_len());
-        // Cannot fail: no CSRCs, no extension, payload type masked to 7 bits.
-        let _ = p.write_to(&mut out);
-        out
     }
 }

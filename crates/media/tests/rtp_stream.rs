@@ -339,3 +339,29 @@ fn sequence_jump_restarts_loss_counting() {
     assert_eq!(rx.stats().restarts, 1);
     assert_eq!(rx.stats().lost, 2);
 }
+
+#[test]
+fn shared_prompt_segments_are_played_in_order_across_frames() {
+    let start = Instant::now();
+    let mut tx = sender(Codec::Pcmu, start);
+    let a: std::sync::Arc<[i16]> = vec![1000i16; 100].into();
+    let b: std::sync::Arc<[i16]> = vec![-1000i16; 130].into();
+    tx.enqueue_shared(a.clone());
+    tx.enqueue_shared(b);
+    tx.enqueue_shared(a);
+    tx.enqueue(&[]);
+    assert_eq!(tx.queued_samples(), 330);
+    let pkts = run(&mut tx, 3);
+    let mut pcm = Vec::new();
+    for p in &pkts {
+        Codec::Pcmu.decode(parse(p).payload, &mut pcm);
+    }
+    let sign: Vec<i16> = pcm.iter().map(|s| s.signum()).collect();
+    let mut want = vec![1; 100];
+    want.extend([-1; 130]);
+    want.extend([1; 100]);
+    want.resize(480, 0);
+    assert_eq!(sign, want);
+    assert!(tx.is_idle());
+    assert_eq!(tx.stats().audio_frames, 3);
+}
