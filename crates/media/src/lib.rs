@@ -49,7 +49,15 @@
 //! }
 //! assert_eq!(tx.stats().packets_sent, 20);
 //! assert_eq!(rx.stats().digits, 1);
-//! ```
+//! ```//!
+//! Notes for the driver:
+//! - One timer for many calls: start every sender on the same 20 ms grid (pass the next tick
+//!   as `start`), then one wake-up per tick serves all of them; `stats().late_*` measure how
+//!   far behind the tick each packet actually went out.
+//! - Prompts rendered once can be shared: [`RtpSender::enqueue_shared`] takes an
+//!   `Arc<[i16]>`, so thousands of calls play one buffer without copies.
+//! - Errors from `handle_datagram` are per datagram (count or log them); the receiver goes on.
+//! - The `fuzz/` directory holds cargo-fuzz targets for the RTP and RFC 4733 parsers.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -51,7 +51,9 @@ pub struct ReceiverConfig {
     pub event_payload_type: Option<u8>,
     /// Emit [`MediaEvent::Audio`] frames (turn off when nothing records).
     pub emit_audio: bool,
-    /// Also run the Goertzel detector on received audio.
+    /// Also run the Goertzel detector on received audio. In-band digits are reported only
+    /// until the first telephone-event packet arrives (then RFC 4733 alone counts, so a peer
+    /// sending both does not produce every digit twice).
     pub inband_dtmf: bool,
 }
 
@@ -375,12 +377,12 @@ impl RtpReceiver {
         codec.decode(packet.payload, &mut pcm);
         if let Some(det) = self.detector.as_mut() {
             det.process(&pcm);
-            let mut found = Vec::new();
-            while let Some(d) = det.poll_digit() {
-                found.push(d);
-            }
-            for d in found {
-                self.push_digit(d, DigitSource::InBand);
+        }
+        while let Some(digit) = self.detector.as_mut().and_then(DtmfDetector::poll_digit) {
+            // A peer that sends telephone-events may also leave the tones in the audio: once it
+            // has sent one, its events are the digits and the in-band copies are ignored.
+            if self.stats.event_packets == 0 {
+                self.push_digit(digit, DigitSource::InBand);
             }
         }
         if self.config.emit_audio {

@@ -268,8 +268,8 @@ impl RtpSender {
             let timestamp = self.timestamp;
             self.event = Some(ActiveEvent { code: digit.event_code(), timestamp, tone_packets, sent: 0 });
         }
-        if self.event.is_some() {
-            return Some(self.event_packet());
+        if let Some(packet) = self.event_packet() {
+            return Some(packet);
         }
         let codec = self.config.codec;
         let mut out = Vec::with_capacity(FIXED_HEADER_LEN + FRAME_SAMPLES);
@@ -292,8 +292,9 @@ impl RtpSender {
         Some(out)
     }
 
-    fn event_packet(&mut self) -> Vec<u8> {
-        let Some(ev) = self.event.as_mut() else { unreachable!("called with an active event") };
+    /// The next packet of the event in progress, if one is.
+    fn event_packet(&mut self) -> Option<Vec<u8>> {
+        let ev = self.event.as_mut()?;
         let k = ev.sent;
         ev.sent += 1;
         let tone = TelephoneEvent {
@@ -312,7 +313,7 @@ impl RtpSender {
         let mut out = Vec::with_capacity(FIXED_HEADER_LEN + EVENT_LEN);
         self.write_header(self.config.event_payload_type, k == 0, timestamp, &mut out);
         out.extend_from_slice(&tone.to_bytes());
-        out
+        Some(out)
     }
 
     /// Encodes up to one frame of queued prompt audio into `out`.

@@ -365,3 +365,25 @@ fn shared_prompt_segments_are_played_in_order_across_frames() {
     assert!(tx.is_idle());
     assert_eq!(tx.stats().audio_frames, 3);
 }
+
+#[test]
+fn peer_sending_both_rfc4733_and_tones_gives_each_digit_once() {
+    let start = Instant::now();
+    let mut tx = sender(Codec::Pcma, start);
+    let mut rx =
+        RtpReceiver::new(ReceiverConfig { inband_dtmf: true, emit_audio: false, ..Default::default() });
+    let mut got = Vec::new();
+    for digit in [Digit::D4, Digit::D4] {
+        // The event first, then the same key as tones in the audio (as some gateways do).
+        tx.send_digit(digit, Duration::from_millis(100));
+        tx.enqueue(&voicebot_media::tone::dtmf_tone(digit, Duration::from_millis(100), -8.0));
+        tx.enqueue(&[0; 800]);
+        for p in run(&mut tx, 7 + 10) {
+            rx.handle_datagram(start, &p).unwrap();
+            while let Some(MediaEvent::Digit { digit, source }) = rx.poll_event() {
+                got.push((digit, matches!(source, DigitSource::InBand)));
+            }
+        }
+    }
+    assert_eq!(got, [(Digit::D4, false), (Digit::D4, false)]);
+}
