@@ -49,7 +49,8 @@
 //! }
 //! assert_eq!(tx.stats().packets_sent, 20);
 //! assert_eq!(rx.stats().digits, 1);
-//! ```//!
+//! ```
+//!
 //! Notes for the driver:
 //! - One timer for many calls: start every sender on the same 20 ms grid (pass the next tick
 //!   as `start`), then one wake-up per tick serves all of them; `stats().late_*` measure how
