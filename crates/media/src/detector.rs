@@ -51,7 +51,8 @@ pub struct DetectorConfig {
     /// Second-harmonic power allowed, relative to the row tone (looser: 2·row frequencies lie
     /// near column tones and pick up their leakage).
     pub max_row_harmonic: f32,
-    /// Consecutive voting blocks needed to accept a digit.
+    /// Consecutive voting blocks needed to accept a digit (blocks start every 6.4 ms). Below 2
+    /// there is no block pair to measure frequency from, so the tolerance check is skipped.
     pub min_blocks: u32,
     /// Consecutive non-voting blocks that end a key press.
     pub release_blocks: u32,

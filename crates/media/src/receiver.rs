@@ -114,8 +114,10 @@ pub enum MediaEvent {
 pub struct ReceiverStats {
     /// Valid RTP packets (including duplicates).
     pub packets_received: u64,
-    /// Datagrams that failed to parse.
+    /// Datagrams that failed to parse (RTCP excluded).
     pub malformed: u64,
+    /// RTCP packets arriving on the RTP port (rtcp-mux); returned as [`RtpError::Rtcp`].
+    pub rtcp: u64,
     /// Packets whose sequence number was already seen (dropped).
     pub duplicates: u64,
     /// Packets that arrived after a later one (kept).
@@ -289,7 +291,11 @@ impl RtpReceiver {
         let packet = match RtpPacket::parse(datagram) {
             Ok(p) => p,
             Err(e) => {
-                self.stats.malformed += 1;
+                if matches!(e, RtpError::Rtcp(_)) {
+                    self.stats.rtcp += 1;
+                } else {
+                    self.stats.malformed += 1;
+                }
                 return Err(e.into());
             }
         };

@@ -107,15 +107,19 @@ impl<'a> RtpPacket<'a> {
 
     /// Parses a datagram. Never panics; bytes after the header are the payload.
     pub fn parse(buf: &'a [u8]) -> Result<Self, RtpError> {
+        if let [first, second, ..] = *buf
+            && first >> 6 == 2
+            && (200..=204).contains(&second)
+        {
+            // Checked before the length: an RTCP receiver report can be 8 bytes.
+            return Err(RtpError::Rtcp(second));
+        }
         if buf.len() < FIXED_HEADER_LEN {
             return Err(RtpError::Truncated { len: buf.len(), need: FIXED_HEADER_LEN });
         }
         let version = buf[0] >> 6;
         if version != 2 {
             return Err(RtpError::BadVersion(version));
-        }
-        if (200..=204).contains(&buf[1]) {
-            return Err(RtpError::Rtcp(buf[1]));
         }
         let has_padding = buf[0] & 0x20 != 0;
         let has_extension = buf[0] & 0x10 != 0;

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use rand::{SeedableRng, rngs::StdRng};
 use voicebot_media::{
-    Codec, Digit, DigitSource, MediaEvent, ReceiverConfig, RtpPacket, RtpReceiver, RtpSender, SenderConfig,
-    TelephoneEvent,
+    Codec, Digit, DigitSource, MediaEvent, ReceiverConfig, RtpError, RtpPacket, RtpReceiver, RtpSender,
+    SenderConfig, TelephoneEvent,
 };
 
 const MS20: Duration = Duration::from_millis(20);
@@ -226,6 +226,14 @@ fn audio_decoded_and_losses_counted_across_wraparound() {
     rx.handle_datagram(start, &odd).unwrap();
     assert_eq!(rx.stats().unknown_payload_type, 1);
     assert!(rx.poll_event().is_none());
+    // RTCP (rtcp-mux) is reported, counted apart from garbage.
+    let rr = [0x80, 201, 0, 1, 0, 0, 0, 5];
+    assert!(matches!(
+        rx.handle_datagram(start, &rr),
+        Err(voicebot_media::ReceiveError::Rtp(RtpError::Rtcp(201)))
+    ));
+    assert!(rx.handle_datagram(start, &[0x80, 0]).is_err());
+    assert_eq!((rx.stats().rtcp, rx.stats().malformed), (1, 1));
 }
 
 #[test]
