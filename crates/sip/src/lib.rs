@@ -38,7 +38,7 @@
 //! }
 //! ```
 //!
-//! Layout: [`message`] and [`parse`] (wire format), [`header`] (typed views of the headers we act on),
+//! Layout: [`message`] and [`mod@parse`] (wire format), [`header`] (typed views of the headers we act on),
 //! [`sdp`], [`digest`], [`timer`] (the timer table), [`outcome`] (SIP code → call outcome), `transaction` and
 //! `dialog` (pieces shared by both engines), `uac` and `uas` (the engines), [`demux`] (routing datagrams).
 
