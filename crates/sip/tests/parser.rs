@@ -241,7 +241,7 @@ fn mutated_messages_never_panic() {
     );
     let mut uac = OutboundCall::new(now, cfg.clone());
     let mut parsed = 0;
-    for i in 0..20_000u32 {
+    for i in 0..10_000u32 {
         let seed = &seeds[rng.below(seeds.len())];
         let input = mutate(&mut rng, seed);
         if let Ok(msg) = parse(&input) {
@@ -270,5 +270,5 @@ fn mutated_messages_never_panic() {
         }
         let _ = peek(&input);
     }
-    assert!(parsed > 1_000, "mutations should keep many messages parseable, got {parsed}");
+    assert!(parsed > 500, "mutations should keep many messages parseable, got {parsed}");
 }
