@@ -48,7 +48,7 @@ pub struct TtsConfig {
 }
 
 /// Sentences per [`Engine::render_batch`] call when pre-rendering.
-const MAX_BATCH: usize = 16;
+const MAX_BATCH: usize = 32;
 
 /// A sentence of a pre-render that is not cached yet.
 struct Pending {

@@ -118,6 +118,8 @@ async fn a_batched_run_sounds_like_single_runs() {
         let clip = clip.as_ref().unwrap();
         let single = engine.render(text, &voice).await.unwrap();
         check_audio(text, clip);
+        // Deterministic espeak-ng: equal output would mean the batch silently fell back to single runs.
+        assert_ne!(clip, &single, "{text}: batch path not taken");
         let (a, b) = (clip.trimmed(0).len() as f64, single.trimmed(0).len() as f64);
         assert!((a / b - 1.0).abs() < 0.1, "{text}: batched {a} vs single {b} samples");
     }
