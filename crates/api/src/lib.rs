@@ -1,1 +1,70 @@
-//! (placeholder; see ARCHITECTURE.md)
+//! The HTTP API: the seed's three JSON shapes plus our extensions (CONTRACT.md §1–§7).
+//!
+//! Handlers are thin: they authenticate, read the body under a size limit, call the
+//! validation in [`intake`] or the workflow crate, and hand rows to the store. Every
+//! error leaves through [`ApiError`] so every failure has the seed's envelope.
+//!
+//! Layout: one file per resource under `routes/` (calls, batches, workflows, meta).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod auth;
+mod body;
+mod error;
+pub mod intake;
+mod phone;
+mod routes;
+mod voices;
+
+use std::sync::Arc;
+
+use axum::Router;
+use voicebot_store::Store;
+
+pub use error::{ApiError, FieldError};
+pub use phone::normalize_e164;
+pub use voicebot_workflow::check_http_url as check_callback_url;
+pub use voices::{VoiceEntry, Voices};
+
+/// Limits and defaults the API applies (from `voicebot.toml`).
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Recipients per `POST /call` (default 10,000).
+    pub max_recipients: usize,
+    /// Bytes per request body (default 5 MiB).
+    pub max_body_bytes: usize,
+    /// Accent when a request names none.
+    pub default_accent: String,
+    /// Gender when a request names none.
+    pub default_gender: String,
+    /// Attempts per call unless a batch says otherwise.
+    pub default_max_attempts: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            max_recipients: 10_000,
+            max_body_bytes: 5 * 1024 * 1024,
+            default_accent: "english".into(),
+            default_gender: "female".into(),
+            default_max_attempts: 3,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Durable state.
+    pub store: Arc<dyn Store>,
+    /// Limits and defaults.
+    pub config: Arc<ApiConfig>,
+    /// The accent table.
+    pub voices: Arc<Voices>,
+}
+
+/// The whole API as an axum router.
+pub fn router(state: AppState) -> Router {
+    routes::router().with_state(state)
+}

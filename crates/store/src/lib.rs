@@ -1,1 +1,94 @@
-//! (placeholder; see ARCHITECTURE.md)
+//! The only code that speaks SQL.
+//!
+//! Everything voicebot remembers — integrators and their key hashes, workflows, batches,
+//! calls, attempts, the do-not-call list — lives behind the [`Store`] trait so the service
+//! runs on embedded SQLite (one box) or, later, PostgreSQL (a fleet) without the rest of the
+//! code knowing which. Callers pass time in (`now`, Unix microseconds) so scheduling code can
+//! be tested with a fake clock.
+//!
+//! Intake is one transaction: a batch and all its calls are committed together, or nothing is.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+mod model;
+pub mod report;
+pub mod secrets;
+mod sqlite;
+
+use async_trait::async_trait;
+
+pub use error::StoreError;
+pub use model::*;
+pub use sqlite::SqliteStore;
+
+/// Result of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Current time as Unix microseconds, the unit every stored timestamp uses.
+pub fn now_micros() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// Opens the store named by a database URL (`sqlite://path` or `sqlite::memory:`) and
+/// brings its schema up to date.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        let store = SqliteStore::open(url).await?;
+        store.migrate().await?;
+        return Ok(std::sync::Arc::new(store));
+    }
+    Err(StoreError::UnsupportedUrl(url.split(':').next().unwrap_or_default().to_string()))
+}
+
+/// Durable state of the service. Every integrator-facing read takes the integrator's id and
+/// returns `None` for rows of other integrators, so tenancy cannot be forgotten by a caller.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<()>;
+
+    /// Stores a new integrator with its first API key hash.
+    async fn create_integrator(&self, integrator: &Integrator, key_hash: &str) -> Result<()>;
+    /// All integrators, oldest first.
+    async fn list_integrators(&self) -> Result<Vec<Integrator>>;
+    /// One integrator by id.
+    async fn get_integrator(&self, id: &str) -> Result<Option<Integrator>>;
+    /// The integrator owning a live (unexpired) API key hash.
+    async fn integrator_for_key(&self, key_hash: &str, now: i64) -> Result<Option<Integrator>>;
+    /// Adds a new key and signing secret; old keys and the old secret stay valid until
+    /// `grace_until`. Returns false for an unknown integrator.
+    async fn rotate_keys(&self, id: &str, rotation: &KeyRotation) -> Result<bool>;
+
+    /// Creates or replaces a workflow; returns true when it was created.
+    async fn put_workflow(&self, row: &WorkflowRow) -> Result<bool>;
+    /// One live workflow of an integrator.
+    async fn get_workflow(&self, integrator_id: &str, id: &str) -> Result<Option<WorkflowRow>>;
+    /// The integrator's live workflows, newest first.
+    async fn list_workflows(&self, integrator_id: &str) -> Result<Vec<WorkflowRow>>;
+    /// Deletes a workflow (batches keep their snapshot). False if there was none.
+    async fn delete_workflow(&self, integrator_id: &str, id: &str, now: i64) -> Result<bool>;
+
+    /// Stores a batch and all its calls in one transaction, honouring its idempotency key.
+    async fn create_batch(&self, batch: &NewBatch) -> Result<BatchCreated>;
+    /// An unexpired idempotency record: (request hash, batch id).
+    async fn find_idempotent(
+        &self,
+        integrator_id: &str,
+        key: &str,
+        not_before: i64,
+    ) -> Result<Option<(String, String)>>;
+    /// One batch of an integrator.
+    async fn get_batch(&self, integrator_id: &str, id: &str) -> Result<Option<BatchRow>>;
+    /// Calls of a batch ordered by their row number, filtered and paged.
+    async fn batch_calls(&self, batch_id: &str, filter: &CallFilter) -> Result<Vec<CallRow>>;
+    /// One call of an integrator.
+    async fn get_call(&self, integrator_id: &str, id: &str) -> Result<Option<CallRow>>;
+    /// Cancels every call of the batch not yet dialed; returns how many, or None if the
+    /// batch is not the integrator's.
+    async fn cancel_batch(&self, integrator_id: &str, id: &str, now: i64) -> Result<Option<u64>>;
+
+    /// Which of `phones` are on the integrator's do-not-call list.
+    async fn do_not_call_hits(&self, integrator_id: &str, phones: &[String]) -> Result<Vec<String>>;
+}

@@ -1,1 +1,55 @@
-fn main() {}
+//! `voicebot`: one binary for the service and its operators (CONTRACT.md §8).
+//!
+//! This crate is the edge: configuration, the CLI, logging, and the tokio drivers that run
+//! the library crates. Errors here are `anyhow`; everything below returns typed errors.
+
+mod admin;
+mod config;
+mod serve;
+mod voices;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(name = "voicebot", version, about = "Self-hosted outbound voice calls for health programmes")]
+struct Cli {
+    /// Configuration file (default: ./voicebot.toml if present).
+    #[arg(long, global = true, env = "VOICEBOT_CONFIG")]
+    config: Option<std::path::PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API (and, as they land, the dialer and callback sender).
+    Serve,
+    /// Manage integrators (the organisations that hold API keys).
+    #[command(subcommand)]
+    Integrators(admin::IntegratorsCommand),
+    /// Manage API keys and signing secrets.
+    #[command(subcommand)]
+    Keys(admin::KeysCommand),
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging();
+    let config = Config::load(cli.config.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => serve::run(config).await,
+            Command::Integrators(cmd) => admin::integrators(&config, cmd).await,
+            Command::Keys(cmd) => admin::keys(&config, cmd).await,
+        }
+    })
+}

@@ -119,7 +119,7 @@ fn is_digit_key(k: &str) -> bool {
 
 /// Checks that `url` is an absolute http(s) URL. Address policy (private targets) is the
 /// callback crate's job; this only rejects what can never be delivered to.
-pub(crate) fn check_http_url(url: &str) -> Result<(), &'static str> {
+pub fn check_http_url(url: &str) -> Result<(), &'static str> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))

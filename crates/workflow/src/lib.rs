@@ -26,6 +26,6 @@ mod input;
 mod model;
 mod template;
 
-pub use input::{FieldError, WorkflowError, parse_workflow};
+pub use input::{FieldError, WorkflowError, check_http_url, parse_workflow};
 pub use model::{Gather, MAX_MESSAGE_CHARS, Step, Workflow, WorkflowKind, WorkflowStatus};
 pub use template::{MissingVariable, Template, Variables};

@@ -1,0 +1,184 @@
+//! `POST /voicebot/v1/call` (the seed's batch intake) and the seed's call-status shape.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use voicebot_store::{BatchCreated, CallRow, CallStatus, IdempotencyKey, NewBatch, NewCall, now_micros};
+use voicebot_workflow::{FieldError, Workflow};
+
+use super::ok;
+use crate::auth::Caller;
+use crate::body::json_body;
+use crate::intake::{check_rows, parse_request};
+use crate::{ApiError, AppState};
+
+/// Idempotency keys are honoured for a day (CONTRACT.md §4).
+const IDEMPOTENCY_WINDOW_MICROS: i64 = 24 * 3600 * 1_000_000;
+
+#[derive(Serialize)]
+struct BatchId {
+    batch_id: String,
+}
+
+fn created(batch_id: String) -> impl IntoResponse {
+    ok(BatchId { batch_id }, "batch request created successfully")
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
+    match v.to_str().map(str::trim) {
+        Ok(k) if !k.is_empty() && k.len() <= 255 => Ok(Some(k.to_string())),
+        _ => Err(ApiError::bad_request("Idempotency-Key must be 1-255 visible ASCII characters")),
+    }
+}
+
+fn conflict() -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "Idempotency-Key was already used with a different request body")
+}
+
+pub(crate) async fn place_batch(
+    Caller(integrator): Caller,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let body = json_body(&headers, body, state.config.max_body_bytes).await?;
+    let now = now_micros();
+    let idempotency = key.map(|key| IdempotencyKey {
+        key,
+        request_hash: hex::encode(Sha256::digest(body.to_string().as_bytes())),
+        not_before: now - IDEMPOTENCY_WINDOW_MICROS,
+    });
+    // A replay answers with the first batch even if its workflow changed since.
+    if let Some(idem) = &idempotency
+        && let Some((hash, batch_id)) =
+            state.store.find_idempotent(&integrator.id, &idem.key, idem.not_before).await?
+    {
+        return if hash == idem.request_hash { Ok(created(batch_id)) } else { Err(conflict()) };
+    }
+
+    let req = parse_request(&body, &state.config, &state.voices)?;
+    let row = state.store.get_workflow(&integrator.id, &req.workflow_id).await?;
+    let Some(row) = row else {
+        return Err(ApiError::unprocessable(
+            "workflow_id",
+            format!("unknown workflow '{}'", req.workflow_id),
+        ));
+    };
+    let workflow: Workflow = serde_json::from_str(&row.definition).map_err(ApiError::internal)?;
+    if workflow.status != voicebot_workflow::WorkflowStatus::Active {
+        return Err(ApiError::unprocessable("workflow_id", "workflow is INACTIVE"));
+    }
+    let mut errors = check_rows(&req, &workflow);
+    let phones: Vec<String> = req.recipients.iter().map(|r| r.phone_number.clone()).collect();
+    let blocked = state.store.do_not_call_hits(&integrator.id, &phones).await?;
+    for (i, r) in req.recipients.iter().enumerate() {
+        if blocked.contains(&r.phone_number) {
+            errors.push(FieldError::new(
+                format!("workflow_params[{i}].phone_number"),
+                "number is on the do-not-call list",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        let n = errors.len();
+        return Err(ApiError::with_errors(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("invalid request: {n} problem{}", if n == 1 { "" } else { "s" }),
+            errors,
+        ));
+    }
+
+    let calls = req
+        .recipients
+        .iter()
+        .map(|r| NewCall {
+            id: uuid::Uuid::new_v4().to_string(),
+            phone_number: r.phone_number.clone(),
+            user_tag_identifiers: r.tags.clone(),
+            workflow_variables: serde_json::to_string(&r.variables).unwrap_or_else(|_| "{}".into()),
+        })
+        .collect();
+    let batch = NewBatch {
+        id: uuid::Uuid::new_v4().to_string(),
+        integrator_id: integrator.id.clone(),
+        workflow_id: row.id.clone(),
+        workflow: row.definition.clone(),
+        tts_voice_accent: req.accent,
+        tts_voice_gender: req.gender,
+        callback_url: req.callback_url,
+        caller_id: req.caller_id,
+        not_before: req.not_before,
+        not_after: req.not_after,
+        max_attempts: req.max_attempts.unwrap_or(state.config.default_max_attempts),
+        backoff_seconds: req.backoff_seconds,
+        created_at: now,
+        idempotency,
+        calls,
+    };
+    match state.store.create_batch(&batch).await? {
+        BatchCreated::Created(id) => {
+            tracing::info!(batch_id = %id, calls = batch.calls.len(), "batch created");
+            Ok(created(id))
+        }
+        BatchCreated::Replayed(id) => Ok(created(id)),
+        BatchCreated::Conflict => Err(conflict()),
+    }
+}
+
+/// The seed's `processing_status` for a call (CONTRACT.md §5).
+pub(crate) fn processing_status(call: &CallRow) -> &'static str {
+    match call.status {
+        CallStatus::Queued if call.attempts == 0 => "VOICE_CALL_QUEUED",
+        CallStatus::Queued | CallStatus::Dialing => "VOICE_CALL_PROCESSING",
+        CallStatus::Completed | CallStatus::Timeout => "VOICE_CALL_PROCESSED",
+        CallStatus::Failed => match call.outcome.as_deref() {
+            Some("BUSY" | "REJECTED" | "INVALID_NUMBER" | "NO_ANSWER") => "VOICE_CALL_PROCESSED",
+            _ => "VOICE_CALL_FAILED",
+        },
+        CallStatus::Cancelled => "VOICE_CALL_CANCELLED",
+    }
+}
+
+#[derive(Serialize)]
+struct CallStatusData {
+    call_id: String,
+    call_duration_in_seconds: i64,
+    processing_status: &'static str,
+    batch_id: String,
+    status: &'static str,
+    phone_number: String,
+    attempts: u32,
+    outcome: Option<String>,
+    call_result_options_selected: Option<String>,
+}
+
+pub(crate) async fn call_status(
+    Caller(integrator): Caller,
+    State(state): State<AppState>,
+    Path(call_id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let call = state
+        .store
+        .get_call(&integrator.id, &call_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("call not found"))?;
+    Ok(ok(
+        CallStatusData {
+            call_id: call.id.clone(),
+            call_duration_in_seconds: call.duration_seconds,
+            processing_status: processing_status(&call),
+            batch_id: call.batch_id.clone(),
+            status: voicebot_store::report::report_status(call.status),
+            phone_number: call.phone_number.clone(),
+            attempts: call.attempts,
+            outcome: call.outcome.clone(),
+            call_result_options_selected: call.options_selected.clone(),
+        },
+        "call status found",
+    ))
+}

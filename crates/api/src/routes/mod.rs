@@ -1,0 +1,54 @@
+//! Route table. One module per resource; handlers stay thin.
+
+mod batches;
+mod calls;
+mod meta;
+mod workflows;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::Serialize;
+
+use crate::{ApiError, AppState};
+
+/// The seed's success envelope: `{"data", "message", "status": "Ok"}` in that order.
+#[derive(Serialize)]
+pub(crate) struct Ok<T: Serialize> {
+    pub data: T,
+    pub message: &'static str,
+    pub status: &'static str,
+}
+
+/// Wraps `data` in the success envelope.
+pub(crate) fn ok<T: Serialize>(data: T, message: &'static str) -> axum::Json<Ok<T>> {
+    axum::Json(Ok { data, message, status: "Ok" })
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this route")
+}
+
+pub(crate) fn router() -> Router<AppState> {
+    let v1 = Router::new()
+        .route("/call", post(calls::place_batch))
+        .route("/call/{call_id}", get(calls::call_status))
+        .route("/status/{call_id}", get(calls::call_status))
+        .route("/batch/{batch_id}", get(batches::report))
+        .route("/batch/{batch_id}/calls", get(batches::calls))
+        .route("/batch/{batch_id}/calls.csv", get(batches::calls_csv))
+        .route("/batch/{batch_id}/cancel", post(batches::cancel))
+        .route("/workflows", get(workflows::list).post(workflows::create))
+        .route("/workflows/{workflow_id}", get(workflows::get).put(workflows::put).delete(workflows::delete))
+        .route("/voices", get(meta::voices));
+    Router::new()
+        .nest("/voicebot/v1", v1)
+        .route("/healthz", get(meta::health))
+        .route("/openapi.json", get(meta::openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}

@@ -1,0 +1,128 @@
+//! Configuration: `voicebot.toml` (path from `--config` / `VOICEBOT_CONFIG`, else
+//! `./voicebot.toml` if it exists), then environment overrides `VOICEBOT_LISTEN`,
+//! `VOICEBOT_DATABASE_URL`, `VOICEBOT_DATA_DIR` (CONTRACT.md §8). Every subcommand reads
+//! the same file so the CLI and the server always agree on the database.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// HTTP listen address.
+    pub listen: String,
+    /// `sqlite://path` (default) or, later, `postgres://…`.
+    pub database_url: String,
+    /// Prompt cache, recordings.
+    pub data_dir: PathBuf,
+    /// API limits and defaults.
+    pub api: ApiSection,
+}
+
+/// `[api]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSection {
+    /// Recipients per request.
+    pub max_recipients: usize,
+    /// Bytes per request body.
+    pub max_body_bytes: usize,
+    /// Accent when a request names none.
+    pub default_accent: String,
+    /// Gender when a request names none.
+    pub default_gender: String,
+    /// Attempts per call unless the batch says otherwise.
+    pub max_attempts: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://voicebot.db".into(),
+            data_dir: PathBuf::from("./voicebot-data"),
+            api: ApiSection::default(),
+        }
+    }
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        let d = voicebot_api::ApiConfig::default();
+        ApiSection {
+            max_recipients: d.max_recipients,
+            max_body_bytes: d.max_body_bytes,
+            default_accent: d.default_accent,
+            default_gender: d.default_gender,
+            max_attempts: d.default_max_attempts,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file (if any) and applies environment overrides.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let default_path = Path::new("voicebot.toml");
+        let path = path.or_else(|| default_path.exists().then_some(default_path));
+        let mut config = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
+            }
+            None => Config::default(),
+        };
+        if let Ok(v) = std::env::var("VOICEBOT_LISTEN") {
+            config.listen = v;
+        }
+        if let Ok(v) = std::env::var("VOICEBOT_DATABASE_URL") {
+            config.database_url = v;
+        }
+        if let Ok(v) = std::env::var("VOICEBOT_DATA_DIR") {
+            config.data_dir = PathBuf::from(v);
+        }
+        Ok(config)
+    }
+
+    /// The API's part.
+    pub fn api_config(&self) -> voicebot_api::ApiConfig {
+        voicebot_api::ApiConfig {
+            max_recipients: self.api.max_recipients,
+            max_body_bytes: self.api.max_body_bytes,
+            default_accent: self.api.default_accent.to_ascii_lowercase(),
+            default_gender: self.api.default_gender.to_ascii_lowercase(),
+            default_max_attempts: self.api.max_attempts,
+        }
+    }
+
+    /// Opens the configured store, migrated.
+    pub async fn open_store(&self) -> anyhow::Result<std::sync::Arc<dyn voicebot_store::Store>> {
+        voicebot_store::open(&self.database_url)
+            .await
+            .with_context(|| format!("opening database {}", self.database_url))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_values_are_read() {
+        let c: Config = toml::from_str(
+            "listen = \"127.0.0.1:9\"\n[api]\nmax_recipients = 5\ndefault_accent = \"Igbo\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9");
+        assert_eq!(c.api_config().max_recipients, 5);
+        assert_eq!(c.api_config().default_accent, "igbo");
+        assert_eq!(c.api.max_body_bytes, 5 * 1024 * 1024);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+    }
+}
