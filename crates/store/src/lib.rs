@@ -48,6 +48,8 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
 pub trait Store: Send + Sync + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> Result<()>;
+    /// Cheap round trip proving the database answers.
+    async fn ping(&self) -> Result<()>;
 
     /// Stores a new integrator with its first API key hash.
     async fn create_integrator(&self, integrator: &Integrator, key_hash: &str) -> Result<()>;

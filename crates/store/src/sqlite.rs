@@ -131,6 +131,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn create_integrator(&self, i: &Integrator, key_hash: &str) -> Result<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(

@@ -13,7 +13,7 @@ use crate::{ApiError, AppState};
 pub(crate) const OPENAPI: &str = include_str!("../openapi.json");
 
 pub(crate) async fn health(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    state.store.list_integrators().await?;
+    state.store.ping().await?;
     Ok(ok(json!({"healthy": true}), "healthy"))
 }
 
