@@ -24,8 +24,10 @@ trap 'rm -f "$OUT" "$SECTION"' EXIT
   echo "## TTS (issue 5)"
   echo
   echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) with \`scripts/bench-tts.sh $WORKERS $RECIPIENTS\`"
-  echo "(= \`$CMD\`; espeak-ng CLI per sentence, 22.05 → 8 kHz windowed-sinc resampling, loudness"
-  echo "normalisation, content-addressed cache on local disk; the machine is shared, so figures vary ±20 %)."
+  echo "(= \`$CMD\`). Path measured: messages split into sentences; espeak-ng CLI, one run per sentence"
+  echo "on demand and up to 32 sentences per run when pre-rendering; 22.05 → 8 kHz windowed-sinc resampling;"
+  echo "loudness normalisation; content-addressed cache files on local disk. The 2 cores are shared with other"
+  echo "engineers' builds, so wall times vary; the CPU figure does not depend on that."
   echo
   cat "$OUT"
   echo

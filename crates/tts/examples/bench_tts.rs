@@ -175,7 +175,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let elapsed = start.elapsed();
     let audio = renderer.render(&distinct[0], &voice).await?.duration();
     println!(
-        "- Distinct prompts: {} one-sentence prompts (~{:.1} s of audio each) in {:.2} s = **{:.0} prompts/s** \
+        "- Distinct prompts, pre-rendered (batched runs): {} one-sentence prompts (~{:.1} s of audio each) in {:.2} s = **{:.0} prompts/s** \
          ({} failed)",
         report.rendered,
         audio.as_secs_f64(),

@@ -17,7 +17,7 @@
 //! per text, the batch is rendered one text per run instead.
 //!
 //! Text goes in on stdin (never argv, so a leading `-` cannot become an option) with `[[`…`]]` phoneme
-//! escapes defused. Output is 22.05 kHz WAV, resampled to 8 kHz and normalised by [`crate::dsp`].
+//! escapes defused. Output is 22.05 kHz WAV, resampled to 8 kHz and normalised by the private `dsp` module.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -9,7 +9,7 @@
 //! - [`renderer`]: [`Renderer`] renders text in a voice through the content-addressed [`RenderCache`]
 //!   with a bounded worker pool; batches pre-render every recipient's prompt before the first dial.
 //! - [`cache`]: the cache and the [`AudioStore`] of recorded prompts uploaded by integrators.
-//! - [`decode`]: WAV / MP3 import; [`dsp`](crate) (private) resamples and normalises loudness.
+//! - [`decode`]: WAV / MP3 import; a private `dsp` module resamples to 8 kHz and normalises loudness.
 //!
 //! ```
 //! use std::sync::Arc;

@@ -176,3 +176,38 @@ async fn same_text_renders_once_across_restart() {
     restarted.render(text, &female).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn builds_from_the_config_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let voices = dir.path().join("voices.toml");
+    std::fs::write(
+        &voices,
+        "[accents.yoruba]\nnative = true\nfemale = { engine = \"http\", voice = \"yoruba\" }\n",
+    )
+    .unwrap();
+    let config: voicebot_tts::TtsConfig = toml::from_str(&format!(
+        r#"
+        voices_file = "{}"
+        workers = 2
+        [http]
+        url = "http://127.0.0.1:9/v1/tts"
+        api_key = "k"
+        timeout_ms = 5000
+        "#,
+        voices.display()
+    ))
+    .unwrap();
+    let renderer = Renderer::from_config(dir.path(), &config).await.unwrap();
+    let yoruba = renderer.voice("yoruba", Gender::Female).unwrap();
+    assert_eq!((yoruba.engine.as_str(), yoruba.native), ("http", true));
+    assert!(renderer.voice("yoruba", Gender::Male).is_err());
+    let english = renderer.voice("english", Gender::Male).unwrap();
+    assert!(renderer.render("Hello.", &english).await.unwrap().rms() > 1_000.0);
+    assert!(dir.path().join("prompts").is_dir());
+
+    // Without the [http] section the same table cannot start.
+    let no_http = voicebot_tts::TtsConfig { voices_file: Some(voices), ..Default::default() };
+    let err = Renderer::from_config(dir.path(), &no_http).await.unwrap_err();
+    assert!(matches!(err, TtsError::UnknownEngine { .. }), "{err:?}");
+}
