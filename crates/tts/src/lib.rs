@@ -53,6 +53,7 @@ pub mod engine;
 mod error;
 pub mod espeak;
 pub mod http;
+mod inflight;
 mod pcm;
 pub mod renderer;
 mod text;

@@ -8,11 +8,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::cache::{CacheKey, RenderCache};
@@ -20,6 +20,7 @@ use crate::engine::Engine;
 use crate::error::{TtsError, VoiceError};
 use crate::espeak::{ESPEAK_ID, EspeakEngine};
 use crate::http::{HttpEngine, HttpEngineConfig};
+use crate::inflight::{self, Claim, Guard, InFlight};
 use crate::pcm::Pcm16;
 use crate::text::sentences;
 use crate::voices::{Gender, VoiceSpec, VoiceTable};
@@ -55,6 +56,8 @@ struct Pending {
     key: CacheKey,
     sentence: String,
     texts: Vec<usize>,
+    /// Our claim on the key while we render it.
+    guard: Option<Guard>,
 }
 
 fn failure(sentence: String, texts: Vec<usize>, error: TtsError) -> PrerenderFailure {
@@ -115,7 +118,7 @@ struct Inner {
     cache: RenderCache,
     permits: Semaphore,
     workers: usize,
-    inflight: Mutex<HashMap<CacheKey, Arc<OnceCell<Pcm16>>>>,
+    inflight: InFlight,
     engine_renders: AtomicU64,
     cache_hits: AtomicU64,
 }
@@ -152,7 +155,7 @@ impl Renderer {
                 cache,
                 permits: Semaphore::new(workers.max(1)),
                 workers: workers.max(1),
-                inflight: Mutex::default(),
+                inflight: InFlight::default(),
                 engine_renders: AtomicU64::new(0),
                 cache_hits: AtomicU64::new(0),
             }),
@@ -228,9 +231,8 @@ impl Renderer {
     /// in batches ([`Engine::render_batch`]) on at most `workers` engines at a time. Failures are reported
     /// per sentence; the rest still render.
     ///
-    /// Identical sentences are rendered once within the call; a concurrent [`Renderer::render`] of a
-    /// sentence that is also being pre-rendered may render it a second time (harmless: the cache write is
-    /// atomic and both renders are the same audio).
+    /// A sentence that another call (a render, another batch) is already rendering is waited for, not
+    /// rendered again.
     pub async fn prerender<I, S>(&self, texts: I, voice: &VoiceSpec) -> PrerenderReport
     where
         I: IntoIterator<Item = S>,
@@ -262,6 +264,17 @@ impl Renderer {
         let missing = self.missing(&engine, voice, by_sentence).await;
         report.cached = report.sentences - missing.len();
         self.inner.cache_hits.fetch_add(report.cached as u64, Ordering::Relaxed);
+        let (mut missing_mine, mut theirs) = (Vec::new(), Vec::new());
+        for mut pending in missing {
+            match self.inner.inflight.claim(pending.key) {
+                Claim::Mine(guard) => {
+                    pending.guard = Some(guard);
+                    missing_mine.push(pending);
+                }
+                Claim::Theirs(rx) => theirs.push((pending, rx)),
+            }
+        }
+        let missing = missing_mine;
         let chunk = missing.len().div_ceil(self.inner.workers).clamp(1, MAX_BATCH);
         let mut set = JoinSet::new();
         let mut missing = missing.into_iter().peekable();
@@ -282,6 +295,17 @@ impl Renderer {
                 }
             }
         }
+        for (pending, rx) in theirs {
+            if inflight::wait(rx).await {
+                report.cached += 1;
+                continue;
+            }
+            // The other render failed: try ourselves.
+            match self.sentence(&pending.sentence, voice).await {
+                Ok(_) => report.rendered += 1,
+                Err(e) => report.failures.push(failure(pending.sentence, pending.texts, e)),
+            }
+        }
         report
     }
 
@@ -298,6 +322,7 @@ impl Renderer {
                 key: CacheKey::new(engine.fingerprint(), voice, &sentence),
                 sentence,
                 texts,
+                guard: None,
             })
             .collect();
         let cache = self.inner.cache.clone();
@@ -318,7 +343,8 @@ impl Renderer {
             Err(_) => texts.iter().map(|_| Err(TtsError::TaskFailed)).collect(),
         };
         let mut out = Vec::with_capacity(batch.len());
-        for (pending, result) in batch.into_iter().zip(results) {
+        for (mut pending, result) in batch.into_iter().zip(results) {
+            let guard = pending.guard.take();
             let stored = match result {
                 Ok(pcm) => {
                     self.inner.engine_renders.fetch_add(1, Ordering::Relaxed);
@@ -326,6 +352,9 @@ impl Renderer {
                 }
                 Err(e) => Err(e),
             };
+            if let (Ok(()), Some(guard)) = (&stored, guard) {
+                guard.stored();
+            }
             out.push((pending, stored));
         }
         out
@@ -357,34 +386,46 @@ impl Renderer {
         Ok(CacheKey::new(self.engine(voice)?.fingerprint(), voice, sentence))
     }
 
-    /// One sentence: cache, else a shared in-flight render.
+    /// One sentence: from the cache, else rendered once however many callers ask at the same time.
     async fn sentence(&self, sentence: &str, voice: &VoiceSpec) -> Result<Pcm16, TtsError> {
+        const MAX_WAITS: usize = 8;
         let key = self.key(sentence, voice)?;
-        if let Some(pcm) = self.inner.cache.get(&key).await? {
+        for _ in 0..MAX_WAITS {
+            if let Some(pcm) = self.cached(&key).await? {
+                return Ok(pcm);
+            }
+            match self.inner.inflight.claim(key) {
+                Claim::Mine(guard) => return self.render_and_store(Some(guard), &key, sentence, voice).await,
+                // Stored: the next look-up hits. Failed: claim it ourselves.
+                Claim::Theirs(rx) => {
+                    inflight::wait(rx).await;
+                }
+            }
+        }
+        // Others keep failing on this key: one attempt of our own, unregistered.
+        self.render_and_store(None, &key, sentence, voice).await
+    }
+
+    async fn cached(&self, key: &CacheKey) -> Result<Option<Pcm16>, TtsError> {
+        let hit = self.inner.cache.get(key).await?;
+        if hit.is_some() {
             self.inner.cache_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(pcm);
         }
-        let cell = {
-            let mut map = self.inner.inflight.lock().unwrap_or_else(|e| e.into_inner());
-            map.entry(key).or_default().clone()
-        };
-        let result = cell.get_or_try_init(|| self.render_and_store(&key, sentence, voice)).await.cloned();
-        let mut map = self.inner.inflight.lock().unwrap_or_else(|e| e.into_inner());
-        if map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-            map.remove(&key);
-        }
-        result
+        Ok(hit)
     }
 
     async fn render_and_store(
         &self,
+        guard: Option<Guard>,
         key: &CacheKey,
         sentence: &str,
         voice: &VoiceSpec,
     ) -> Result<Pcm16, TtsError> {
-        // Another task may have stored it between our cache miss and taking the cell.
-        if let Some(pcm) = self.inner.cache.get(key).await? {
-            self.inner.cache_hits.fetch_add(1, Ordering::Relaxed);
+        // Another task may have stored it between our cache miss and the claim.
+        if let Some(pcm) = self.cached(key).await? {
+            if let Some(guard) = guard {
+                guard.stored();
+            }
             return Ok(pcm);
         }
         let engine = self.engine(voice)?;
@@ -393,10 +434,10 @@ impl Renderer {
             engine.render(sentence, voice).await?
         };
         self.inner.engine_renders.fetch_add(1, Ordering::Relaxed);
-        if pcm.rms() < SILENCE_RMS {
-            return Err(TtsError::Silent { engine: engine.id().to_owned() });
+        self.store(engine.id(), key, &pcm).await?;
+        if let Some(guard) = guard {
+            guard.stored();
         }
-        self.inner.cache.put(key, &pcm).await?;
         Ok(pcm)
     }
 }

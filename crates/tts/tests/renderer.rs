@@ -101,6 +101,26 @@ async fn prerender_a_batch_with_a_name_variable() {
     assert_eq!(engine.calls.load(Ordering::SeqCst), 202, "answer time is all cache hits");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_batches_and_renders_share_sentences() {
+    let engine = Arc::new(Scripted { delay: Duration::from_millis(20), ..Default::default() });
+    let (r, _dir, voice) = renderer(engine.clone(), 2);
+    let texts: Vec<String> =
+        (0..40).map(|i| format!("Hello Patient {}. Your visit is tomorrow.", i % 20)).collect();
+    let (a, b) = (r.clone(), r.clone());
+    let (va, vb, vc) = (voice.clone(), voice.clone(), voice.clone());
+    let (ta, tb) = (texts.clone(), texts.clone());
+    let first = tokio::spawn(async move { a.prerender(&ta, &va).await });
+    let second = tokio::spawn(async move { b.prerender(&tb, &vb).await });
+    let single = r.render("Your visit is tomorrow.", &vc).await.unwrap();
+    let (first, second) = (first.await.unwrap(), second.await.unwrap());
+    assert!(first.failures.is_empty() && second.failures.is_empty());
+    assert_eq!(first.sentences, 21);
+    assert!(first.rendered + second.rendered <= 21);
+    assert_eq!(engine.calls.load(Ordering::SeqCst), 21, "each distinct sentence rendered once in all");
+    assert!(!single.is_empty());
+}
+
 #[tokio::test]
 async fn failures_are_reported_per_text_never_silent() {
     let engine = Arc::new(Scripted::default());
