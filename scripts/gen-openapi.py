@@ -1,0 +1,116 @@
+import json
+ref=lambda n: {"$ref": f"#/components/schemas/{n}"}
+def ok(data_schema, msg_desc="Ok"):
+    return {"type":"object","required":["data","message","status"],"properties":{"data":data_schema,"message":{"type":"string"},"status":{"type":"string","const":"Ok"}}}
+def resp(desc, schema, ctype="application/json"):
+    return {"description":desc,"content":{ctype:{"schema":schema}}}
+err=lambda d: resp(d, ref("Error"))
+E={c:{"$ref":f"#/components/responses/E{c}"} for c in [400,401,404,405,409,413,422,500]}
+def errs(*codes):
+    return {str(c):E[c] for c in codes}
+nullable=lambda t: {"type":[t,"null"]}
+sec=[{"bearer":[]}]
+schemas={
+ "Error":{"type":"object","required":["data","message","status","errors"],"properties":{
+   "data":{"type":"null"},"message":{"type":"string"},"status":{"type":"string","const":"Error"},
+   "errors":{"type":"array","items":{"type":"object","required":["field","message"],"properties":{"field":{"type":"string"},"message":{"type":"string"}}}}}},
+ "Recipient":{"type":"object","required":["phone_number"],"properties":{
+   "phone_number":{"type":"string","description":"E.164, e.g. +2348076960623"},
+   "user_tag_identifiers":{"type":"object","additionalProperties":True},
+   "workflow_variables":{"type":"object","additionalProperties":{"type":["string","number","boolean"]}}}},
+ "CallRequest":{"type":"object","required":["workflow_id","workflow_params"],"properties":{
+   "workflow_id":{"type":"string","format":"uuid"},
+   "workflow_params":{"type":"array","minItems":1,"maxItems":10000,"items":ref("Recipient")},
+   "tts_voice_accent":{"type":"string"},"tts_voice_gender":{"type":"string","enum":["male","female"]},
+   "callback_url":{"type":"string","format":"uri"},"caller_id":{"type":"string"},
+   "schedule":{"type":"object","properties":{"not_before":{"type":"string","format":"date-time"},"not_after":{"type":"string","format":"date-time"}}},
+   "retry":{"type":"object","properties":{"max_attempts":{"type":"integer","minimum":1,"maximum":10},"backoff_seconds":{"type":"integer","minimum":0,"maximum":86400}}}}},
+ "BatchCreated":ok({"type":"object","required":["batch_id"],"properties":{"batch_id":{"type":"string","format":"uuid"}}}),
+ "CallStatus":ok({"type":"object","required":["call_id","call_duration_in_seconds","processing_status"],"properties":{
+   "call_id":{"type":"string"},"call_duration_in_seconds":{"type":"integer"},
+   "processing_status":{"type":"string","enum":["VOICE_CALL_QUEUED","VOICE_CALL_PROCESSING","VOICE_CALL_PROCESSED","VOICE_CALL_FAILED","VOICE_CALL_CANCELLED"]},
+   "batch_id":{"type":"string"},"status":ref("ReportCallStatus"),"phone_number":{"type":"string"},
+   "attempts":{"type":"integer"},"outcome":nullable("string"),"call_result_options_selected":nullable("string")}}),
+ "ReportCallStatus":{"type":"string","enum":["QUEUED","PROCESSING","COMPLETED","TIMEOUT","FAILED","CANCELLED"]},
+ "ReportCall":{"type":"object","required":["id","status","phone_number","user_tag_identifiers","call_result_duration","call_result_options_selected","created_at"],"properties":{
+   "id":{"type":"string"},"status":ref("ReportCallStatus"),"phone_number":{"type":"string"},
+   "user_tag_identifiers":{"type":"object"},"call_result_duration":{"type":"integer"},
+   "call_result_options_selected":nullable("string"),"created_at":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{6}$"}}},
+ "Stats":{"type":"object","required":["total_calls","completed_calls","timeout_calls","replied_calls","replied_option_one_count","replied_option_two_count","avg_duration","success_rate"],"properties":{
+   **{k:{"type":"integer"} for k in ["total_calls","completed_calls","timeout_calls","replied_calls","replied_option_one_count","replied_option_two_count"]},
+   "avg_duration":{"type":"number"},"success_rate":{"type":"number"},
+   "response_options_counts":{"type":"object","additionalProperties":{"type":"integer"}}}},
+ "BatchReport":{"type":"object","required":["request_id","status","integrator_id","stats","request_calls"],"description":"The completion-callback payload (CONTRACT.md §7).","properties":{
+   "request_id":{"type":"string"},"status":{"type":"string","enum":["PENDING","IN_PROGRESS","COMPLETED","CANCELLED"]},
+   "integrator_id":{"type":"string"},"stats":ref("Stats"),"request_calls":{"type":"array","items":ref("ReportCall")}}},
+ "BatchReportResponse":ok(ref("BatchReport")),
+ "CallsPage":ok({"type":"object","required":["batch_id","calls","next_cursor"],"properties":{
+   "batch_id":{"type":"string"},"next_cursor":nullable("string"),
+   "calls":{"type":"array","items":{"allOf":[ref("ReportCall"),{"type":"object","required":["attempts"],"properties":{"attempts":{"type":"integer"},"outcome":nullable("string"),"sip_code":nullable("integer"),"reason":nullable("string")}}]}}}}),
+ "CancelResult":ok({"type":"object","required":["batch_id","cancelled_calls","status"],"properties":{"batch_id":{"type":"string"},"cancelled_calls":{"type":"integer"},"status":{"type":"string"}}}),
+ "Step":{"type":"object","minProperties":1,"maxProperties":1,"properties":{
+   "say":{"type":"string"},"play":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":{"type":"string"}}]},
+   "gather":{"type":"object","required":["prompt","options"],"properties":{"prompt":{"type":"string"},"options":{"type":"object","additionalProperties":{"type":"string"}},
+     "timeout_seconds":{"type":"integer","minimum":1,"maximum":60},"attempts":{"type":"integer","minimum":1,"maximum":5},"next":{"type":"object","additionalProperties":{"type":"integer","minimum":0}}}},
+   "hangup":{}}},
+ "WorkflowInput":{"type":"object","required":["name"],"description":"Either the hosted product's shape (message, include_reply, response_options | option_one/option_two) or a steps list (CONTRACT.md §3).","properties":{
+   "name":{"type":"string"},"description":{"type":"string"},"workflow_type":{"type":"string","enum":["ROBOCALL"]},
+   "status":{"type":"string","enum":["ACTIVE","INACTIVE"]},"message":{"type":"string"},"include_reply":{"type":"boolean"},
+   "response_options":{"type":"object","additionalProperties":{"type":"string"}},"option_one":{"type":"string"},"option_two":{"type":"string"},
+   "call_back_url":{"type":"string","format":"uri"},"opt_out_digit":{"type":"string"},"steps":{"type":"array","items":ref("Step")}}},
+ "Workflow":{"type":"object","required":["workflow_id","name","workflow_type","status","variables","steps","created_at","updated_at"],"properties":{
+   "workflow_id":{"type":"string"},"name":{"type":"string"},"description":nullable("string"),"workflow_type":{"type":"string"},
+   "status":{"type":"string","enum":["ACTIVE","INACTIVE"]},"message":{"type":"string"},"include_reply":{"type":"boolean"},
+   "response_options":{"type":"object","additionalProperties":{"type":"string"}},"call_back_url":nullable("string"),"opt_out_digit":nullable("string"),
+   "variables":{"type":"array","items":{"type":"string"}},"steps":{"type":"array","items":{"type":"object"}},
+   "created_at":{"type":"string"},"updated_at":{"type":"string"}}},
+ "WorkflowResponse":ok(ref("Workflow")),
+ "WorkflowList":ok({"type":"object","required":["workflows"],"properties":{"workflows":{"type":"array","items":ref("Workflow")}}}),
+ "WorkflowDeleted":ok({"type":"object","required":["workflow_id"],"properties":{"workflow_id":{"type":"string"}}}),
+ "Voices":ok({"type":"object","required":["voices","default_accent","default_gender"],"properties":{
+   "default_accent":{"type":"string"},"default_gender":{"type":"string"},
+   "voices":{"type":"array","items":{"type":"object","required":["accent","genders","native","engine"],"properties":{"accent":{"type":"string"},"genders":{"type":"array","items":{"type":"string"}},"native":{"type":"boolean"},"engine":{"type":"string"}}}}}}),
+ "Health":ok({"type":"object","required":["healthy"],"properties":{"healthy":{"type":"boolean"}}}),
+}
+def p(name, desc="", schema=None):
+    return {"name":name,"in":"path","required":True,"description":desc,"schema":schema or {"type":"string"}}
+paths={
+ "/voicebot/v1/call":{"post":{"operationId":"placeBatch","summary":"Place a robocall batch (the seed's endpoint)","security":sec,
+   "parameters":[{"name":"Idempotency-Key","in":"header","required":False,"schema":{"type":"string","minLength":1,"maxLength":255}}],
+   "requestBody":{"required":True,"content":{"application/json":{"schema":ref("CallRequest")}}},
+   "responses":{"200":resp("Batch stored; every call QUEUED.",ref("BatchCreated")),**errs(400,401,409,413,422,500)}}},
+ "/voicebot/v1/status/{call_id}":{"get":{"operationId":"callStatus","summary":"Call status (the seed's shape)","security":sec,"parameters":[p("call_id")],
+   "responses":{"200":resp("Found",ref("CallStatus")),**errs(401,404,500)}}},
+ "/voicebot/v1/call/{call_id}":{"get":{"operationId":"callStatusAlias","summary":"Alias of /status/{call_id}","security":sec,"parameters":[p("call_id")],
+   "responses":{"200":resp("Found",ref("CallStatus")),**errs(401,404,500)}}},
+ "/voicebot/v1/batch/{batch_id}":{"get":{"operationId":"batchReport","summary":"Batch result, shaped as the completion callback","security":sec,"parameters":[p("batch_id")],
+   "responses":{"200":resp("Found",ref("BatchReportResponse")),**errs(401,404,500)}}},
+ "/voicebot/v1/batch/{batch_id}/calls":{"get":{"operationId":"batchCalls","summary":"Calls of a batch, paged","security":sec,"parameters":[p("batch_id"),
+   {"name":"status","in":"query","required":False,"schema":{"type":"string","enum":["QUEUED","PROCESSING","COMPLETED","TIMEOUT","FAILED","CANCELLED"]}},
+   {"name":"cursor","in":"query","required":False,"schema":{"type":"string"}},
+   {"name":"limit","in":"query","required":False,"schema":{"type":"integer","minimum":1,"maximum":1000}}],
+   "responses":{"200":resp("Page",ref("CallsPage")),**errs(400,401,404,422,500)}}},
+ "/voicebot/v1/batch/{batch_id}/calls.csv":{"get":{"operationId":"batchCallsCsv","summary":"Calls of a batch as CSV","security":sec,"parameters":[p("batch_id")],
+   "responses":{"200":resp("CSV",{"type":"string"},"text/csv"),**errs(401,404,500)}}},
+ "/voicebot/v1/batch/{batch_id}/cancel":{"post":{"operationId":"cancelBatch","summary":"Cancel calls not yet dialed","security":sec,"parameters":[p("batch_id")],
+   "responses":{"200":resp("Cancelled",ref("CancelResult")),**errs(401,404,500)}}},
+ "/voicebot/v1/workflows":{
+   "get":{"operationId":"listWorkflows","security":sec,"responses":{"200":resp("List",ref("WorkflowList")),**errs(401,500)}},
+   "post":{"operationId":"createWorkflow","security":sec,"requestBody":{"required":True,"content":{"application/json":{"schema":ref("WorkflowInput")}}},
+     "responses":{"200":resp("Created",ref("WorkflowResponse")),**errs(400,401,413,422,500)}}},
+ "/voicebot/v1/workflows/{workflow_id}":{
+   "get":{"operationId":"getWorkflow","security":sec,"parameters":[p("workflow_id")],"responses":{"200":resp("Found",ref("WorkflowResponse")),**errs(401,404,500)}},
+   "put":{"operationId":"putWorkflow","summary":"Create under this id, or replace","security":sec,"parameters":[p("workflow_id","a UUID",{"type":"string","format":"uuid"})],
+     "requestBody":{"required":True,"content":{"application/json":{"schema":ref("WorkflowInput")}}},
+     "responses":{"200":resp("Created or replaced",ref("WorkflowResponse")),**errs(400,401,413,422,500)}},
+   "delete":{"operationId":"deleteWorkflow","security":sec,"parameters":[p("workflow_id")],"responses":{"200":resp("Deleted",ref("WorkflowDeleted")),**errs(401,404,500)}}},
+ "/voicebot/v1/voices":{"get":{"operationId":"listVoices","security":sec,"responses":{"200":resp("Accent table",ref("Voices")),**errs(401,500)}}},
+ "/healthz":{"get":{"operationId":"health","responses":{"200":resp("Healthy",ref("Health")),**errs(500)}}},
+ "/openapi.json":{"get":{"operationId":"openapi","responses":{"200":resp("This document",{"type":"object"})}}},
+}
+doc={"openapi":"3.1.0","info":{"title":"voicebot API","version":"0.1.0","description":"Outbound voice-call batches. The seed-compatible routes are POST /voicebot/v1/call, GET /voicebot/v1/status/{call_id} and the completion callback (shaped as GET /voicebot/v1/batch/{batch_id})."},
+ "servers":[{"url":"/"}],
+ "components":{"securitySchemes":{"bearer":{"type":"http","scheme":"bearer"}},"schemas":schemas,
+   "responses":{f"E{c}":err(d) for c,d in [(400,"Malformed JSON or wrong types"),(401,"Missing or unknown API key"),(404,"Unknown id (or another integrator's)"),(405,"Method not allowed"),(409,"Idempotency-Key reused with another body"),(413,"Body too large"),(422,"Semantically invalid"),(500,"Internal error")]}},
+ "paths":paths}
+print(json.dumps(doc,indent=1))
