@@ -337,6 +337,9 @@ fn service_routes() {
     let names: Vec<&str> =
         voices["data"]["voices"].as_array().unwrap().iter().filter_map(|v| v["accent"].as_str()).collect();
     assert!(names.contains(&"igbo") && names.contains(&"english") && names.len() >= 46);
+    // Extractor rejections (here a repeated query field) still get the envelope.
+    let (code, dup) = server.get(&a.key, "/voicebot/v1/batch/x/calls?status=a&status=b");
+    assert_eq!((code, dup["status"].as_str()), (400, Some("Error")), "{dup}");
     let (code, nf) = server.get(&a.key, "/voicebot/v1/nope");
     assert_eq!((code, nf["status"].as_str()), (404, Some("Error")));
     let (code, na) = send(client().delete(format!("{}/voicebot/v1/call", server.url)).bearer_auth(&a.key));

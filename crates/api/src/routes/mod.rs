@@ -6,7 +6,8 @@ mod meta;
 mod workflows;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 
@@ -33,6 +34,28 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this route")
 }
 
+/// Any error response that is not already our JSON envelope (axum's own extractor
+/// rejections, for instance) is rewritten into it, keeping its status code.
+async fn envelope_errors(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let bytes = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
+    let message = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text.trim().to_string()
+    };
+    ApiError::new(status, message).into_response()
+}
+
 pub(crate) fn router() -> Router<AppState> {
     let v1 = Router::new()
         .route("/call", post(calls::place_batch))
@@ -51,4 +74,5 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/openapi.json", get(meta::openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::map_response(envelope_errors))
 }
