@@ -1,0 +1,106 @@
+//! Configuration of the UAC endpoint, of trunks and of one call request: plain data with defaults, so the
+//! dialer (which reads `[[trunks]]` from voicebot.toml) builds them without knowing the drivers.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use voicebot_sip::{Codec, TimerConfig};
+
+/// Settings of one [`crate::Telephony`] endpoint.
+#[derive(Debug, Clone)]
+pub struct TelephonyConfig {
+    /// Where the SIP UDP socket binds (port 0: any free port).
+    pub sip_bind: SocketAddr,
+    /// Address put in Via/Contact when `sip_bind` is a wildcard (default: the bind address).
+    pub advertised_ip: Option<IpAddr>,
+    /// Address the RTP sockets bind to (and put in our SDP).
+    pub rtp_bind_ip: IpAddr,
+    /// RTP port range (even ports are used); `None`: any free port chosen by the OS.
+    pub rtp_ports: Option<RangeInclusive<u16>>,
+    /// Run the in-band DTMF detector on received audio (RFC 4733 events are always decoded).
+    pub inband_dtmf: bool,
+    /// RFC 3261 timers (T1 500 ms by default; tests may shorten them).
+    pub timers: TimerConfig,
+    /// User-Agent header.
+    pub user_agent: String,
+    /// How long [`crate::Telephony::shutdown`] waits for hung-up calls to end.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for TelephonyConfig {
+    fn default() -> Self {
+        TelephonyConfig {
+            sip_bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            advertised_ip: None,
+            rtp_bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            rtp_ports: None,
+            inband_dtmf: true,
+            timers: TimerConfig::default(),
+            user_agent: "voicebot".into(),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A SIP trunk: where calls go and how we authenticate.
+#[derive(Debug, Clone)]
+pub struct TrunkConfig {
+    /// The trunk's SIP address (resolved).
+    pub addr: SocketAddr,
+    /// Host part of the Request-URI and From URI (default: `addr` as `ip:port`).
+    pub host: Option<String>,
+    /// Digest username (401/407 challenges are answered when both are set).
+    pub username: Option<String>,
+    /// Digest password.
+    pub password: Option<String>,
+    /// Our number (user part of From).
+    pub caller_id: String,
+    /// Codecs to offer, in preference order.
+    pub codecs: Vec<Codec>,
+    /// CANCEL after this long without a final response.
+    pub ring_timeout: Duration,
+}
+
+impl TrunkConfig {
+    /// A trunk at `addr` without credentials, offering PCMU then PCMA, 30 s ring timeout.
+    pub fn new(addr: SocketAddr, caller_id: impl Into<String>) -> Self {
+        TrunkConfig {
+            addr,
+            host: None,
+            username: None,
+            password: None,
+            caller_id: caller_id.into(),
+            codecs: vec![Codec::Pcmu, Codec::Pcma],
+            ring_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The host (and port) used in URIs.
+    pub fn uri_host(&self) -> String {
+        self.host.clone().unwrap_or_else(|| self.addr.to_string())
+    }
+}
+
+/// One call to place.
+#[derive(Debug, Clone)]
+pub struct CallRequest {
+    /// The Call-ID, chosen by the caller so it can be recorded before the INVITE leaves.
+    pub call_id: String,
+    /// The number to dial (E.164, e.g. `+2348000000001`).
+    pub number: String,
+    /// The trunk to dial through.
+    pub trunk: TrunkConfig,
+}
+
+impl CallRequest {
+    /// A request for `number` through `trunk` with the given Call-ID.
+    pub fn new(call_id: impl Into<String>, number: impl Into<String>, trunk: TrunkConfig) -> Self {
+        CallRequest { call_id: call_id.into(), number: number.into(), trunk }
+    }
+}
+
+/// A fresh random Call-ID (`<hex>@voicebot`), for callers with no id of their own.
+pub fn new_call_id() -> String {
+    format!("{:032x}@voicebot", rand::random::<u128>())
+}
