@@ -61,7 +61,33 @@ pub enum CallEvent {
         sip_code: u16,
         /// Who or what ended it.
         reason: EndReason,
+        /// What the call's RTP receiver counted.
+        media: MediaSummary,
     },
+}
+
+/// Inbound RTP counters of one call, reported with [`CallEvent::Ended`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MediaSummary {
+    /// RTP packets received (audio and events).
+    pub packets_received: u64,
+    /// Audio frames received.
+    pub audio_frames: u64,
+    /// Packets lost (sequence gaps).
+    pub lost: u64,
+    /// Digits detected.
+    pub digits: u64,
+}
+
+impl From<&voicebot_media::ReceiverStats> for MediaSummary {
+    fn from(s: &voicebot_media::ReceiverStats) -> Self {
+        MediaSummary {
+            packets_received: s.packets_received,
+            audio_frames: s.audio_frames,
+            lost: s.lost,
+            digits: s.digits,
+        }
+    }
 }
 
 /// One placed call. Dropping the handle does not hang up: call [`CallHandle::hangup`].

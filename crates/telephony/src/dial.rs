@@ -99,7 +99,7 @@ pub async fn run(config: DialConfig) -> Result<DialReport, TelephonyError> {
                 hangup_at = Some(tokio::time::Instant::now() + config.linger)
             }
             Some(CallEvent::Digit { digit, source }) => report.digits.push((digit.to_char(), source)),
-            Some(CallEvent::Ended { outcome, sip_code, reason }) => {
+            Some(CallEvent::Ended { outcome, sip_code, reason, .. }) => {
                 report.outcome = outcome_name(outcome).to_string();
                 report.sip_code = sip_code;
                 report.reason = format!("{reason:?}");

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use voicebot_media::SenderConfig;
 use voicebot_sip::{CallConfig, Credentials, LocalMedia, OutboundCall, RemoteMedia, peek, request_uri};
 
-use crate::call::{CallEvent, CallHandle};
+use crate::call::{CallEvent, CallHandle, MediaSummary};
 use crate::clock::{ClockCommand, ClockHandle, ClockStats, StreamId};
 use crate::config::{CallRequest, TelephonyConfig};
 use crate::error::TelephonyError;
@@ -376,11 +376,16 @@ fn on_leg_event(leg: &mut Leg, ev: voicebot_sip::CallEvent, clock: &ClockHandle,
             leg.ended = true;
             active.fetch_sub(1, Ordering::Relaxed);
             clock.send(ClockCommand::Remove { id: leg.stream });
-            leg.recv.take(); // dropping it stops the receive task
-            let _ = leg.events.send(CallEvent::Ended {
-                outcome: end.outcome,
-                sip_code: end.sip_code,
-                reason: end.reason,
+            // Stop the receive task; `Ended` (the last event) carries its counters.
+            let recv = leg.recv.take();
+            let events = leg.events.clone();
+            tokio::spawn(async move {
+                let media = match recv {
+                    Some(task) => MediaSummary::from(&task.finish().await.stats),
+                    None => MediaSummary::default(),
+                };
+                let (outcome, sip_code, reason) = (end.outcome, end.sip_code, end.reason);
+                let _ = events.send(CallEvent::Ended { outcome, sip_code, reason, media });
             });
         }
         _ => {}

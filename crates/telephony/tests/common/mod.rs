@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod sipp;
+
 use std::f32::consts::TAU;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,7 +55,7 @@ pub async fn collect(
 /// The `Ended` event's fields.
 pub fn ended(events: &[CallEvent]) -> (voicebot_telephony::Outcome, u16, voicebot_telephony::EndReason) {
     match events.last() {
-        Some(CallEvent::Ended { outcome, sip_code, reason }) => (*outcome, *sip_code, *reason),
+        Some(CallEvent::Ended { outcome, sip_code, reason, .. }) => (*outcome, *sip_code, *reason),
         other => panic!("last event is not Ended: {other:?} in {events:?}"),
     }
 }
