@@ -117,6 +117,17 @@ impl CallHandle {
         ev
     }
 
+    /// A cloneable controller (play, stop, hang up) for another task, e.g. a workflow runner, while this
+    /// handle keeps reading events.
+    pub fn control(&self) -> CallControl {
+        CallControl {
+            call_id: self.call_id.clone(),
+            stream: self.stream,
+            commands: self.commands.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
     /// Queues 8 kHz mono PCM16 audio; it plays once the call is answered, after what is already queued.
     /// A shared buffer is not copied: one rendered prompt can play on thousands of calls.
     pub fn play(&self, pcm: Arc<[i16]>) {
@@ -137,5 +148,36 @@ impl CallHandle {
 impl std::fmt::Debug for ClockHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ClockHandle")
+    }
+}
+
+/// Commands for one call, usable from any task (see [`CallHandle::control`]).
+#[derive(Debug, Clone)]
+pub struct CallControl {
+    call_id: String,
+    stream: StreamId,
+    commands: mpsc::UnboundedSender<Command>,
+    clock: ClockHandle,
+}
+
+impl CallControl {
+    /// The call's Call-ID.
+    pub fn call_id(&self) -> &str {
+        &self.call_id
+    }
+
+    /// Same as [`CallHandle::play`].
+    pub fn play(&self, pcm: Arc<[i16]>) {
+        self.clock.send(ClockCommand::Play { id: self.stream, pcm });
+    }
+
+    /// Same as [`CallHandle::stop_playback`].
+    pub fn stop_playback(&self) {
+        self.clock.send(ClockCommand::StopPlayback { id: self.stream });
+    }
+
+    /// Same as [`CallHandle::hangup`].
+    pub fn hangup(&self) {
+        let _ = self.commands.send(Command::Hangup { call_id: self.call_id.clone() });
     }
 }

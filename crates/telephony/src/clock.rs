@@ -219,7 +219,10 @@ impl Clock {
                 s.sender.enqueue_shared(pcm);
                 s.playing = s.sender.queued_samples() > 0;
             }
-            ClockCommand::StopPlayback { .. } => s.sender.clear(),
+            ClockCommand::StopPlayback { .. } => {
+                s.sender.clear();
+                s.playing = false;
+            }
             ClockCommand::Digit { digit, duration, .. } => s.sender.send_digit(digit, duration),
             _ => {}
         }

@@ -51,7 +51,7 @@ pub mod phone;
 pub mod rtp;
 pub mod wav;
 
-pub use call::{CallEvent, CallHandle, DigitSource, MediaSummary};
+pub use call::{CallControl, CallEvent, CallHandle, DigitSource, MediaSummary};
 pub use clock::ClockStats;
 pub use config::{CallRequest, TelephonyConfig, TrunkConfig, new_call_id};
 pub use endpoint::Telephony;
