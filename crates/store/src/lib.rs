@@ -10,14 +10,17 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod dialer;
 mod error;
 mod model;
 pub mod report;
 pub mod secrets;
 mod sqlite;
+mod sqlite_dialer;
 
 use async_trait::async_trait;
 
+pub use dialer::*;
 pub use error::StoreError;
 pub use model::*;
 pub use sqlite::SqliteStore;
@@ -93,4 +96,54 @@ pub trait Store: Send + Sync + 'static {
 
     /// Which of `phones` are on the integrator's do-not-call list.
     async fn do_not_call_hits(&self, integrator_id: &str, phones: &[String]) -> Result<Vec<String>>;
+
+    // ---- dialer (see `dialer.rs` for the crash-safety rules these keep) ----
+
+    /// Takes up to `limit` due calls (`QUEUED`, `next_attempt_at <= now`, batch neither
+    /// cancelled nor past `not_after`) under a lease: they become `DIALING`. In the same
+    /// transaction, queued calls of batches past `not_after` become final (`reason not_after`).
+    async fn claim_due_calls(&self, req: &ClaimRequest) -> Result<Vec<ClaimedCall>>;
+    /// Commits the attempt row (state `DIALING`, its SIP Call-ID) and counts it on the call,
+    /// marking the batch `IN_PROGRESS`. Only after this returns `Started` may the INVITE leave.
+    async fn begin_attempt(&self, attempt: &NewAttempt) -> Result<AttemptStart>;
+    /// Notes when an attempt was answered (so a crash mid-call still shows it).
+    async fn mark_answered(&self, attempt_id: &str, at: i64) -> Result<()>;
+    /// Ends an attempt and moves its call on (retry or final), adding the number to the
+    /// do-not-call list on opt-out and settling the batch when its last call is final — one
+    /// transaction. False (nothing written) if `node` no longer holds the call's lease.
+    async fn finish_attempt(&self, result: &AttemptResult) -> Result<bool>;
+    /// Makes a claimed call final without dialing it (`do_not_call`, `tts_failed`, ...),
+    /// settling the batch. False if `node` no longer holds the lease.
+    async fn skip_call(
+        &self,
+        call_id: &str,
+        node: &str,
+        status: CallStatus,
+        reason: &str,
+        now: i64,
+    ) -> Result<bool>;
+    /// Puts a claimed, not yet dialed call back in the queue, due at `due` (calling window,
+    /// drain). No attempt is counted. False if `node` no longer holds the lease.
+    async fn defer_call(&self, call_id: &str, node: &str, due: i64, now: i64) -> Result<bool>;
+    /// Recovers from dead processes: attempts still `DIALING` whose call's lease expired (or
+    /// is held by `dead_node`, e.g. this node before a restart) become `INTERRUPTED` and count
+    /// against `max_attempts` — the call is retried `retry_delay` µs later (or the batch's
+    /// backoff) or made final (`FAILED`, reason `interrupted`) if none is left. Calls claimed
+    /// without an attempt row go back to the queue uncounted (their INVITE never left).
+    async fn recover_interrupted(
+        &self,
+        now: i64,
+        dead_node: Option<&str>,
+        retry_delay: i64,
+    ) -> Result<Recovered>;
+
+    /// Adds a number to the integrator's do-not-call list; false if it was there already.
+    async fn add_do_not_call(&self, integrator_id: &str, phone: &str, source: &str, now: i64)
+    -> Result<bool>;
+    /// The integrator's do-not-call list, by number.
+    async fn list_do_not_call(&self, integrator_id: &str) -> Result<Vec<DoNotCall>>;
+    /// Removes a number; false if it was not listed.
+    async fn remove_do_not_call(&self, integrator_id: &str, phone: &str) -> Result<bool>;
+    /// Calls of a batch by status.
+    async fn batch_progress(&self, batch_id: &str) -> Result<BatchProgress>;
 }

@@ -14,6 +14,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 
+use crate::dialer::*;
 use crate::model::*;
 use crate::{Result, Store, StoreError};
 
@@ -23,7 +24,7 @@ const INSERT_CHUNK: usize = 1000;
 /// The SQLite [`Store`].
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 impl SqliteStore {
@@ -47,7 +48,7 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
-    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
@@ -75,11 +76,11 @@ fn workflow_from(row: &SqliteRow) -> Result<WorkflowRow> {
     })
 }
 
-fn corrupt(table: &'static str, detail: impl Into<String>) -> StoreError {
+pub(crate) fn corrupt(table: &'static str, detail: impl Into<String>) -> StoreError {
     StoreError::Corrupt { table, detail: detail.into() }
 }
 
-fn batch_from(row: &SqliteRow) -> Result<BatchRow> {
+pub(crate) fn batch_from(row: &SqliteRow) -> Result<BatchRow> {
     let status: String = row.try_get("status")?;
     Ok(BatchRow {
         id: row.try_get("id")?,
@@ -101,7 +102,7 @@ fn batch_from(row: &SqliteRow) -> Result<BatchRow> {
     })
 }
 
-fn call_from(row: &SqliteRow) -> Result<CallRow> {
+pub(crate) fn call_from(row: &SqliteRow) -> Result<CallRow> {
     let status: String = row.try_get("status")?;
     Ok(CallRow {
         id: row.try_get("id")?,
@@ -425,6 +426,12 @@ impl Store for SqliteStore {
         if found.is_none() {
             return Ok(None);
         }
+        // Remembered so a call live now is not retried after it ends.
+        sqlx::query("UPDATE batches SET cancel_requested_at = COALESCE(cancel_requested_at, ?) WHERE id = ?")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         let cancelled = sqlx::query(
             "UPDATE calls SET status = 'CANCELLED', updated_at = ? WHERE batch_id = ? AND status = 'QUEUED'",
         )
@@ -463,5 +470,67 @@ impl Store for SqliteStore {
             hits.extend(rows);
         }
         Ok(hits)
+    }
+
+    async fn claim_due_calls(&self, req: &ClaimRequest) -> Result<Vec<ClaimedCall>> {
+        self.dialer_claim(req).await
+    }
+
+    async fn begin_attempt(&self, attempt: &NewAttempt) -> Result<AttemptStart> {
+        self.dialer_begin_attempt(attempt).await
+    }
+
+    async fn mark_answered(&self, attempt_id: &str, at: i64) -> Result<()> {
+        self.dialer_mark_answered(attempt_id, at).await
+    }
+
+    async fn finish_attempt(&self, result: &AttemptResult) -> Result<bool> {
+        self.dialer_finish_attempt(result).await
+    }
+
+    async fn skip_call(
+        &self,
+        call_id: &str,
+        node: &str,
+        status: CallStatus,
+        reason: &str,
+        now: i64,
+    ) -> Result<bool> {
+        self.dialer_skip_call(call_id, node, status, reason, now).await
+    }
+
+    async fn defer_call(&self, call_id: &str, node: &str, due: i64, now: i64) -> Result<bool> {
+        self.dialer_defer_call(call_id, node, due, now).await
+    }
+
+    async fn recover_interrupted(
+        &self,
+        now: i64,
+        dead_node: Option<&str>,
+        retry_delay: i64,
+    ) -> Result<Recovered> {
+        self.dialer_recover(now, dead_node, retry_delay).await
+    }
+
+    async fn add_do_not_call(
+        &self,
+        integrator_id: &str,
+        phone: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<bool> {
+        self.dnc_add(integrator_id, phone, source, now).await
+    }
+
+    async fn list_do_not_call(&self, integrator_id: &str) -> Result<Vec<DoNotCall>> {
+        self.dnc_list(integrator_id).await
+    }
+
+    async fn remove_do_not_call(&self, integrator_id: &str, phone: &str) -> Result<bool> {
+        self.dnc_remove(integrator_id, phone).await
+    }
+
+    async fn batch_progress(&self, batch_id: &str) -> Result<BatchProgress> {
+        self.dialer_batch_progress(batch_id).await
     }
 }

@@ -24,8 +24,10 @@
 
 mod input;
 mod model;
+mod runner;
 mod template;
 
 pub use input::{FieldError, WorkflowError, check_http_url, parse_workflow};
 pub use model::{Gather, MAX_MESSAGE_CHARS, Step, Workflow, WorkflowKind, WorkflowStatus};
+pub use runner::{Action, Prompt, Runner};
 pub use template::{MissingVariable, Template, Variables};
