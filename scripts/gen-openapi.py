@@ -69,7 +69,8 @@ schemas={
  "WorkflowDeleted":ok({"type":"object","required":["workflow_id"],"properties":{"workflow_id":{"type":"string"}}}),
  "Voices":ok({"type":"object","required":["voices","default_accent","default_gender"],"properties":{
    "default_accent":{"type":"string"},"default_gender":{"type":"string"},
-   "voices":{"type":"array","items":{"type":"object","required":["accent","genders","native","engine"],"properties":{"accent":{"type":"string"},"genders":{"type":"array","items":{"type":"string"}},"native":{"type":"boolean"},"engine":{"type":"string"}}}}}}),
+   "voices":{"type":"array","items":{"type":"object","required":["accent","genders","native","engines","voices"],"properties":{"accent":{"type":"string"},"genders":{"type":"array","items":{"type":"string"}},"native":{"type":"boolean"},"engines":{"type":"array","items":{"type":"string"}},
+     "voices":{"type":"array","items":{"type":"object","required":["gender","engine","native"],"properties":{"gender":{"type":"string"},"engine":{"type":"string"},"native":{"type":"boolean"}}}}}}}}}),
  "Health":ok({"type":"object","required":["healthy"],"properties":{"healthy":{"type":"boolean"}}}),
 }
 def p(name, desc="", schema=None):
@@ -105,6 +106,11 @@ paths={
      "responses":{"200":resp("Created or replaced",ref("WorkflowResponse")),**errs(400,401,413,422,500)}},
    "delete":{"operationId":"deleteWorkflow","security":sec,"parameters":[p("workflow_id")],"responses":{"200":resp("Deleted",ref("WorkflowDeleted")),**errs(401,404,500)}}},
  "/voicebot/v1/voices":{"get":{"operationId":"listVoices","security":sec,"responses":{"200":resp("Accent table",ref("Voices")),**errs(401,500)}}},
+ "/voicebot/v1/audio":{"post":{"operationId":"uploadAudio","summary":"Upload a recorded prompt (WAV or MP3 body); stored as 8 kHz mono","security":sec,
+   "requestBody":{"required":True,"content":{"audio/wav":{"schema":{"type":"string","format":"binary"}},"audio/mpeg":{"schema":{"type":"string","format":"binary"}}}},
+   "responses":{"200":resp("Stored",ok({"type":"object","required":["audio_id","duration_seconds","sample_rate"],"properties":{"audio_id":{"type":"string"},"duration_seconds":{"type":"number"},"sample_rate":{"type":"integer"}}})),**errs(401,413,422,500)}}},
+ "/voicebot/v1/audio/{audio_id}":{"get":{"operationId":"downloadAudio","summary":"A recorded prompt as 8 kHz mono WAV","security":sec,"parameters":[p("audio_id")],
+   "responses":{"200":resp("WAV",{"type":"string","format":"binary"},"audio/wav"),**errs(401,404,500)}}},
  "/healthz":{"get":{"operationId":"health","responses":{"200":resp("Healthy",ref("Health")),**errs(500)}}},
  "/openapi.json":{"get":{"operationId":"openapi","responses":{"200":resp("This document",{"type":"object"})}}},
 }

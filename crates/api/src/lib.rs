@@ -39,6 +39,8 @@ pub struct ApiConfig {
     pub default_gender: String,
     /// Attempts per call unless a batch says otherwise.
     pub default_max_attempts: u32,
+    /// Bytes per uploaded recording (default 20 MiB).
+    pub max_audio_bytes: usize,
 }
 
 impl Default for ApiConfig {
@@ -49,6 +51,7 @@ impl Default for ApiConfig {
             default_accent: "english".into(),
             default_gender: "female".into(),
             default_max_attempts: 3,
+            max_audio_bytes: 20 * 1024 * 1024,
         }
     }
 }
@@ -62,6 +65,8 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// The accent table.
     pub voices: Arc<Voices>,
+    /// Uploaded recordings (`play` steps).
+    pub audio: Arc<voicebot_tts::AudioStore>,
 }
 
 /// The whole API as an axum router.

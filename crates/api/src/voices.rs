@@ -1,5 +1,5 @@
 //! The accent table as the API sees it: which `tts_voice_accent` names exist, with which
-//! genders. Filled by the binary from the TTS crate's table.
+//! genders, built from the TTS crate's [`voicebot_tts::VoiceTable`].
 
 use serde::Serialize;
 
@@ -12,8 +12,10 @@ pub struct VoiceEntry {
     pub genders: Vec<String>,
     /// False when the accent is spoken by a stand-in voice (English with tuned prosody).
     pub native: bool,
-    /// Engine that speaks it.
-    pub engine: String,
+    /// Engines that speak it.
+    pub engines: Vec<String>,
+    /// Per-gender detail (engine, native).
+    pub voices: Vec<voicebot_tts::GenderInfo>,
 }
 
 /// All accents.
@@ -24,6 +26,22 @@ pub struct Voices {
 }
 
 impl Voices {
+    /// The API's view of a voice table.
+    pub fn from_table(table: &voicebot_tts::VoiceTable) -> Self {
+        let entries = table
+            .voices()
+            .into_iter()
+            .map(|v| VoiceEntry {
+                accent: v.name.to_ascii_lowercase(),
+                genders: v.genders.iter().map(|g| g.as_str().to_string()).collect(),
+                native: v.native,
+                engines: v.engines,
+                voices: v.voices,
+            })
+            .collect();
+        Voices { entries }
+    }
+
     /// Finds an accent (case-insensitive).
     pub fn find(&self, accent: &str) -> Option<&VoiceEntry> {
         self.entries.iter().find(|e| e.accent.eq_ignore_ascii_case(accent))

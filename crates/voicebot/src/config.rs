@@ -20,6 +20,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// API limits and defaults.
     pub api: ApiSection,
+    /// Voices: table overrides, engines, render workers.
+    pub tts: voicebot_tts::TtsConfig,
 }
 
 /// `[api]`.
@@ -36,6 +38,8 @@ pub struct ApiSection {
     pub default_gender: String,
     /// Attempts per call unless the batch says otherwise.
     pub max_attempts: u32,
+    /// Bytes per uploaded recording.
+    pub max_audio_bytes: usize,
 }
 
 impl Default for Config {
@@ -45,6 +49,7 @@ impl Default for Config {
             database_url: "sqlite://voicebot.db".into(),
             data_dir: PathBuf::from("./voicebot-data"),
             api: ApiSection::default(),
+            tts: voicebot_tts::TtsConfig::default(),
         }
     }
 }
@@ -58,6 +63,7 @@ impl Default for ApiSection {
             default_accent: d.default_accent,
             default_gender: d.default_gender,
             max_attempts: d.default_max_attempts,
+            max_audio_bytes: d.max_audio_bytes,
         }
     }
 }
@@ -94,7 +100,24 @@ impl Config {
             default_accent: self.api.default_accent.to_ascii_lowercase(),
             default_gender: self.api.default_gender.to_ascii_lowercase(),
             default_max_attempts: self.api.max_attempts,
+            max_audio_bytes: self.api.max_audio_bytes,
         }
+    }
+
+    /// The accent table: the shipped one, merged with `tts.voices_file` if set.
+    pub fn voice_table(&self) -> anyhow::Result<voicebot_tts::VoiceTable> {
+        match &self.tts.voices_file {
+            Some(p) => voicebot_tts::VoiceTable::load_with_overrides(p)
+                .with_context(|| format!("loading voices from {}", p.display())),
+            None => Ok(voicebot_tts::VoiceTable::default()),
+        }
+    }
+
+    /// The TTS renderer over the data dir's cache.
+    pub async fn renderer(&self) -> anyhow::Result<voicebot_tts::Renderer> {
+        voicebot_tts::Renderer::from_config(&self.data_dir, &self.tts)
+            .await
+            .context("starting the TTS renderer")
     }
 
     /// Opens the configured store, migrated.

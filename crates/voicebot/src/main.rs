@@ -6,7 +6,7 @@
 mod admin;
 mod config;
 mod serve;
-mod voices;
+mod tts_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +32,9 @@ enum Command {
     /// Manage API keys and signing secrets.
     #[command(subcommand)]
     Keys(admin::KeysCommand),
+    /// Text to speech: hear a voice, list the accent table.
+    #[command(subcommand)]
+    Tts(tts_cmd::TtsCommand),
 }
 
 fn init_logging() {
@@ -50,6 +53,7 @@ fn main() -> anyhow::Result<()> {
             Command::Serve => serve::run(config).await,
             Command::Integrators(cmd) => admin::integrators(&config, cmd).await,
             Command::Keys(cmd) => admin::keys(&config, cmd).await,
+            Command::Tts(cmd) => tts_cmd::run(&config, cmd).await,
         }
     })
 }

@@ -12,10 +12,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let store = config.open_store().await?;
+    let table = config.voice_table()?;
+    let audio = voicebot_tts::AudioStore::open(&config.data_dir)
+        .with_context(|| format!("opening the audio store in {}", config.data_dir.display()))?;
     let state = voicebot_api::AppState {
         store,
         config: Arc::new(config.api_config()),
-        voices: Arc::new(crate::voices::table()),
+        voices: Arc::new(voicebot_api::Voices::from_table(&table)),
+        audio: Arc::new(audio),
     };
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

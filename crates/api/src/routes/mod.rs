@@ -1,5 +1,6 @@
 //! Route table. One module per resource; handlers stay thin.
 
+mod audio;
 mod batches;
 mod calls;
 mod meta;
@@ -67,7 +68,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/batch/{batch_id}/cancel", post(batches::cancel))
         .route("/workflows", get(workflows::list).post(workflows::create))
         .route("/workflows/{workflow_id}", get(workflows::get).put(workflows::put).delete(workflows::delete))
-        .route("/voices", get(meta::voices));
+        .route("/voices", get(meta::voices))
+        .route("/audio", post(audio::upload))
+        .route("/audio/{audio_id}", get(audio::download));
     Router::new()
         .nest("/voicebot/v1", v1)
         .route("/healthz", get(meta::health))

@@ -72,6 +72,7 @@ async fn save(
 ) -> Result<(bool, WorkflowRow), ApiError> {
     let body = json_body(headers, body, state.config.max_body_bytes).await?;
     let wf = parse_workflow(&body)?;
+    check_audio(state, &wf).await?;
     let now = now_micros();
     let row = WorkflowRow {
         integrator_id: integrator_id.to_string(),
@@ -88,6 +89,30 @@ async fn save(
         .await?
         .ok_or_else(|| ApiError::internal("workflow vanished"))?;
     Ok((created, stored))
+}
+
+/// Every recording a `play` step names must have been uploaded.
+async fn check_audio(state: &AppState, wf: &Workflow) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    for (i, step) in wf.steps.iter().enumerate() {
+        let Step::Play(by_accent) = step else { continue };
+        for (accent, id) in by_accent {
+            let known = match id.parse::<voicebot_tts::AudioId>() {
+                Ok(id) => state.audio.get(&id).await.map_err(ApiError::internal)?.is_some(),
+                Err(_) => false,
+            };
+            if !known {
+                errors.push(voicebot_workflow::FieldError::new(
+                    format!("steps[{i}].play.{accent}"),
+                    format!("no uploaded audio with id '{id}'"),
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::with_errors(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid workflow", errors))
 }
 
 pub(crate) async fn create(
