@@ -1,7 +1,7 @@
 //! The caller's side of one outbound call: [`CallHandle`] (commands in, [`CallEvent`]s out).
 //!
-//! Events come from three places that each own a piece of the call: the SIP task (ringing, answer, end),
-//! the media clock (playback finished) and the call's RTP receive task (digits). They meet in one channel,
+//! Events come from the two places that own a piece of the call: the SIP task (ringing, answer, end) and
+//! the media clock (digits heard, playback finished). They meet in one channel,
 //! so the dialer reads a single ordered stream per call and never touches sockets or timers.
 
 use std::sync::Arc;

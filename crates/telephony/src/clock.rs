@@ -1,17 +1,20 @@
-//! The shared media clock: ONE OS thread paces the outbound RTP of every call of an endpoint.
+//! The shared media clock: ONE OS thread sends AND receives the RTP of every call of an endpoint.
 //!
-//! Why a thread and not a task per call: thousands of calls each send a packet every 20 ms; one timer per
-//! packet (or per call) would cost a wake-up per packet. Instead the clock divides the 20 ms frame period into
-//! [`SLOTS`] 1 ms slots and puts each new stream in the least loaded slot (its first frame is aligned to that
-//! slot, so every later frame is too). The thread wakes once per millisecond, serves the streams of the
-//! current slot, and goes back to sleep: 50 wake-ups per stream-second become 1,000 wake-ups per second in
-//! all, and a slot holds 1/20 of the calls, so the last packet of a slot leaves soon after the first.
+//! Why a thread and not tasks: thousands of calls each send a packet every 20 ms; a timer (or a socket
+//! wake-up) per packet would cost a context switch per packet. Instead the clock divides the 20 ms frame
+//! period into [`SLOTS`] 1 ms slots and puts each new stream in the least loaded slot. The thread wakes
+//! once per millisecond and serves the streams of the current slot: first it sends their due frames (each
+//! sender's first frame is aligned to its slot, so every later frame is too), then it drains their sockets
+//! without blocking. 50 wake-ups per stream-second become 1,000 wake-ups per second in all, no epoll
+//! registration or task wake-up happens per packet, and a slot holds 1/20 of the calls, so its last packet
+//! leaves soon after its first. Receiving once per 20 ms adds at most 20 ms to digit detection.
 //!
-//! Lateness is measured by the senders themselves ([`voicebot_media::SenderStats`]: `now` minus the frame's
-//! slot) and summed in [`ClockStats`]. The thread uses blocking `std` sends on non-blocking sockets (a full
-//! buffer drops the packet and counts it) so it never waits for the tokio reactor.
+//! Lateness is measured by the senders ([`voicebot_media::SenderStats`]: `now` minus the frame's slot) and
+//! summed in [`ClockStats`]. Sockets are non-blocking `std` sockets: a full buffer drops the packet and
+//! counts it, and the thread never waits for anything but its next slot or a command.
 
 use std::collections::HashMap;
+use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,27 +22,48 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
-use voicebot_media::{Digit, RtpSender, SenderConfig, SenderStats};
+use tokio::sync::oneshot;
+use voicebot_media::{
+    Digit, DigitSource, MediaEvent, ReceiverConfig, ReceiverStats, RtpReceiver, RtpSender, SenderConfig,
+};
 
 use crate::call::CallEvent;
 
 /// Slots per 20 ms frame period (1 ms each).
 pub const SLOTS: usize = 20;
 const SLOT: Duration = Duration::from_millis(1);
+/// Datagrams read from one socket per visit (a flood cannot starve the other calls).
+const MAX_READS: usize = 32;
 
 /// Identifies one stream on the clock (one per call leg).
 pub(crate) type StreamId = u64;
 
+/// Called on the clock thread for every digit a stream hears.
+pub(crate) type DigitSink = Box<dyn FnMut(Digit, DigitSource) + Send>;
+
+/// How a stream receives: in-band detection, how much audio to keep, where digits go.
+pub(crate) struct RecvSetup {
+    pub(crate) inband_dtmf: bool,
+    /// Samples of decoded audio to keep for a recording (0: none).
+    pub(crate) record_limit: usize,
+    pub(crate) on_digit: Option<DigitSink>,
+}
+
+/// What a stream heard, handed back when it is closed.
+#[derive(Debug, Default)]
+pub(crate) struct Received {
+    /// Decoded audio in arrival order (only when recording).
+    pub(crate) pcm: Vec<i16>,
+    /// Receiver counters.
+    pub(crate) stats: ReceiverStats,
+}
+
 /// What the drivers ask of the clock.
 pub(crate) enum ClockCommand {
-    /// Start pacing a stream towards `peer` (plays anything queued for `id` before).
-    Start {
-        id: StreamId,
-        socket: UdpSocket,
-        peer: SocketAddr,
-        config: SenderConfig,
-        notify: Option<UnboundedSender<CallEvent>>,
-    },
+    /// Start receiving on `socket` (the call's RTP socket, non-blocking).
+    Open { id: StreamId, socket: UdpSocket, recv: RecvSetup },
+    /// Start sending towards `peer` (plays anything queued before).
+    Start { id: StreamId, peer: SocketAddr, config: SenderConfig, notify: Option<UnboundedSender<CallEvent>> },
     /// The peer's media address changed (re-INVITE).
     Retarget { id: StreamId, peer: SocketAddr },
     /// Queue prompt audio (8 kHz PCM16).
@@ -48,14 +72,14 @@ pub(crate) enum ClockCommand {
     StopPlayback { id: StreamId },
     /// Queue an RFC 4733 key press.
     Digit { id: StreamId, digit: Digit, duration: Duration },
-    /// Stop the stream and forget it.
-    Remove { id: StreamId },
+    /// Stop the stream, close its socket, and hand back what it heard.
+    Close { id: StreamId, reply: Option<oneshot::Sender<Received>> },
 }
 
 /// Counters of one clock, for logs and benchmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClockStats {
-    /// Streams being paced now.
+    /// Streams open now.
     pub streams: u64,
     /// RTP packets sent by all streams.
     pub packets_sent: u64,
@@ -67,6 +91,8 @@ pub struct ClockStats {
     pub skipped_frames: u64,
     /// Sends that failed (buffer full, unreachable).
     pub send_errors: u64,
+    /// RTP datagrams received by all streams.
+    pub packets_received: u64,
 }
 
 #[derive(Default)]
@@ -77,6 +103,7 @@ struct SharedStats {
     late_max_us: AtomicU64,
     skipped_frames: AtomicU64,
     send_errors: AtomicU64,
+    packets_received: AtomicU64,
 }
 
 /// A cloneable handle on the clock thread; the thread ends when every handle is dropped.
@@ -107,6 +134,13 @@ impl ClockHandle {
         let _ = self.tx.send(cmd);
     }
 
+    /// Closes a stream and waits for what it heard (empty if the clock is gone).
+    pub(crate) async fn close(&self, id: StreamId) -> Received {
+        let (reply, rx) = oneshot::channel();
+        self.send(ClockCommand::Close { id, reply: Some(reply) });
+        rx.await.unwrap_or_default()
+    }
+
     /// A snapshot of the counters.
     pub(crate) fn stats(&self) -> ClockStats {
         let s = &self.stats;
@@ -117,17 +151,39 @@ impl ClockHandle {
             late_max_us: s.late_max_us.load(Ordering::Relaxed),
             skipped_frames: s.skipped_frames.load(Ordering::Relaxed),
             send_errors: s.send_errors.load(Ordering::Relaxed),
+            packets_received: s.packets_received.load(Ordering::Relaxed),
         }
     }
 }
 
-struct Stream {
+struct Sending {
     sender: RtpSender,
-    socket: UdpSocket,
     peer: SocketAddr,
-    slot: usize,
     playing: bool,
     notify: Option<UnboundedSender<CallEvent>>,
+}
+
+struct Stream {
+    socket: UdpSocket,
+    slot: usize,
+    sending: Option<Sending>,
+    receiver: RtpReceiver,
+    record_limit: usize,
+    pcm: Vec<i16>,
+    on_digit: Option<DigitSink>,
+    /// Audio and digits queued before sending started.
+    pending: Vec<ClockCommand>,
+}
+
+/// Per-slot counter deltas, added to the shared stats once per slot.
+#[derive(Default)]
+struct Tally {
+    sent: u64,
+    late: u64,
+    skipped: u64,
+    errors: u64,
+    received: u64,
+    late_max: Duration,
 }
 
 struct Clock {
@@ -138,8 +194,7 @@ struct Clock {
     tick: u64,
     streams: HashMap<StreamId, Stream>,
     slots: Vec<Vec<StreamId>>,
-    /// Audio and digits queued before the stream started.
-    pending: HashMap<StreamId, Vec<ClockCommand>>,
+    buf: Vec<u8>,
 }
 
 impl Clock {
@@ -151,7 +206,7 @@ impl Clock {
             tick: 0,
             streams: HashMap::new(),
             slots: vec![Vec::new(); SLOTS],
-            pending: HashMap::new(),
+            buf: vec![0u8; 2048],
         }
     }
 
@@ -184,12 +239,16 @@ impl Clock {
 
     fn command(&mut self, cmd: ClockCommand) {
         match cmd {
-            ClockCommand::Start { id, socket, peer, config, notify } => {
-                self.start(id, socket, peer, config, notify)
+            ClockCommand::Open { id, socket, recv } => self.open(id, socket, recv),
+            ClockCommand::Start { id, peer, config, notify } => self.start(id, peer, config, notify),
+            ClockCommand::Close { id, reply } => {
+                let received = self.close(id);
+                if let Some(reply) = reply {
+                    let _ = reply.send(received);
+                }
             }
-            ClockCommand::Remove { id } => self.remove(id),
             ClockCommand::Retarget { id, peer } => {
-                if let Some(s) = self.streams.get_mut(&id) {
+                if let Some(s) = self.streams.get_mut(&id).and_then(|s| s.sending.as_mut()) {
                     s.peer = peer;
                 }
             }
@@ -197,7 +256,7 @@ impl Clock {
         }
     }
 
-    /// Play / StopPlayback / Digit: applied to a running stream, kept for one not started yet.
+    /// Play / StopPlayback / Digit: applied while sending, kept until then otherwise.
     fn apply(&mut self, cmd: ClockCommand) {
         let id = match &cmd {
             ClockCommand::Play { id, .. }
@@ -205,12 +264,12 @@ impl Clock {
             | ClockCommand::Digit { id, .. } => *id,
             _ => return,
         };
-        let Some(s) = self.streams.get_mut(&id) else {
-            let queue = self.pending.entry(id).or_default();
+        let Some(stream) = self.streams.get_mut(&id) else { return };
+        let Some(s) = stream.sending.as_mut() else {
             if matches!(cmd, ClockCommand::StopPlayback { .. }) {
-                queue.retain(|c| !matches!(c, ClockCommand::Play { .. }));
+                stream.pending.retain(|c| !matches!(c, ClockCommand::Play { .. }));
             } else {
-                queue.push(cmd);
+                stream.pending.push(cmd);
             }
             return;
         };
@@ -228,65 +287,125 @@ impl Clock {
         }
     }
 
+    fn open(&mut self, id: StreamId, socket: UdpSocket, recv: RecvSetup) {
+        self.close(id);
+        let slot = (0..SLOTS).min_by_key(|&s| self.slots[s].len()).unwrap_or(0);
+        let config = ReceiverConfig {
+            emit_audio: recv.record_limit > 0,
+            inband_dtmf: recv.inband_dtmf,
+            ..ReceiverConfig::default()
+        };
+        self.slots[slot].push(id);
+        let stream = Stream {
+            socket,
+            slot,
+            sending: None,
+            receiver: RtpReceiver::new(config),
+            record_limit: recv.record_limit,
+            pcm: Vec::new(),
+            on_digit: recv.on_digit,
+            pending: Vec::new(),
+        };
+        self.streams.insert(id, stream);
+        self.stats.streams.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn start(
         &mut self,
         id: StreamId,
-        socket: UdpSocket,
         peer: SocketAddr,
         config: SenderConfig,
         notify: Option<UnboundedSender<CallEvent>>,
     ) {
-        self.remove(id);
-        let slot = (0..SLOTS).min_by_key(|&s| self.slots[s].len()).unwrap_or(0);
-        // First frame: the next instant of `slot` at least one slot ahead of the clock.
+        let Some(stream) = self.streams.get_mut(&id) else { return };
+        // First frame: the next instant of the stream's slot at least one slot ahead of the clock.
         let base = self.tick + 1;
-        let offset = (slot as u64 + SLOTS as u64 - base % SLOTS as u64) % SLOTS as u64;
+        let offset = (stream.slot as u64 + SLOTS as u64 - base % SLOTS as u64) % SLOTS as u64;
         let start = self.epoch + SLOT * (base + offset) as u32;
-        let sender = RtpSender::new(config, start);
-        self.slots[slot].push(id);
-        self.streams.insert(id, Stream { sender, socket, peer, slot, playing: false, notify });
-        self.stats.streams.fetch_add(1, Ordering::Relaxed);
-        for cmd in self.pending.remove(&id).unwrap_or_default() {
+        stream.sending =
+            Some(Sending { sender: RtpSender::new(config, start), peer, playing: false, notify });
+        for cmd in std::mem::take(&mut stream.pending) {
             self.apply(cmd);
         }
     }
 
-    fn remove(&mut self, id: StreamId) {
-        self.pending.remove(&id);
-        if let Some(s) = self.streams.remove(&id) {
-            self.slots[s.slot].retain(|&x| x != id);
-            self.stats.streams.fetch_sub(1, Ordering::Relaxed);
-        }
+    fn close(&mut self, id: StreamId) -> Received {
+        let Some(s) = self.streams.remove(&id) else { return Received::default() };
+        self.slots[s.slot].retain(|&x| x != id);
+        self.stats.streams.fetch_sub(1, Ordering::Relaxed);
+        Received { pcm: s.pcm, stats: s.receiver.stats().clone() }
     }
 
     fn serve_slot(&mut self, slot: usize) {
-        let (mut sent, mut late, mut skipped, mut errors, mut late_max) = (0, 0, 0, 0, Duration::ZERO);
+        let mut tally = Tally::default();
+        // Sends first: they are the time-critical part.
         for id in &self.slots[slot] {
-            let Some(s) = self.streams.get_mut(id) else { continue };
-            let before: SenderStats = s.sender.stats().clone();
-            let now = Instant::now();
-            while let Some(packet) = s.sender.poll_transmit(now) {
-                if s.socket.send_to(&packet, s.peer).is_err() {
-                    errors += 1;
-                }
+            if let Some(s) = self.streams.get_mut(id) {
+                send_due(s, &mut tally);
             }
-            let after = s.sender.stats();
-            sent += after.packets_sent - before.packets_sent;
-            late += after.late_over_5ms - before.late_over_5ms;
-            skipped += after.skipped_frames - before.skipped_frames;
-            late_max = late_max.max(after.late_max);
-            if s.playing && s.sender.queued_samples() == 0 {
-                s.playing = false;
-                if let Some(n) = &s.notify {
-                    let _ = n.send(CallEvent::PlaybackFinished);
-                }
+        }
+        let now = Instant::now();
+        for id in &self.slots[slot] {
+            if let Some(s) = self.streams.get_mut(id) {
+                receive_all(s, now, &mut self.buf, &mut tally);
             }
         }
         let st = &self.stats;
-        st.packets_sent.fetch_add(sent, Ordering::Relaxed);
-        st.late_over_5ms.fetch_add(late, Ordering::Relaxed);
-        st.skipped_frames.fetch_add(skipped, Ordering::Relaxed);
-        st.send_errors.fetch_add(errors, Ordering::Relaxed);
-        st.late_max_us.fetch_max(late_max.as_micros() as u64, Ordering::Relaxed);
+        st.packets_sent.fetch_add(tally.sent, Ordering::Relaxed);
+        st.late_over_5ms.fetch_add(tally.late, Ordering::Relaxed);
+        st.skipped_frames.fetch_add(tally.skipped, Ordering::Relaxed);
+        st.send_errors.fetch_add(tally.errors, Ordering::Relaxed);
+        st.packets_received.fetch_add(tally.received, Ordering::Relaxed);
+        st.late_max_us.fetch_max(tally.late_max.as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Sends the stream's due frames and notices the end of its prompt.
+fn send_due(s: &mut Stream, tally: &mut Tally) {
+    let Some(out) = s.sending.as_mut() else { return };
+    let before = out.sender.stats().clone();
+    let now = Instant::now();
+    while let Some(packet) = out.sender.poll_transmit(now) {
+        if s.socket.send_to(&packet, out.peer).is_err() {
+            tally.errors += 1;
+        }
+    }
+    let after = out.sender.stats();
+    tally.sent += after.packets_sent - before.packets_sent;
+    tally.late += after.late_over_5ms - before.late_over_5ms;
+    tally.skipped += after.skipped_frames - before.skipped_frames;
+    tally.late_max = tally.late_max.max(after.late_max);
+    if out.playing && out.sender.queued_samples() == 0 {
+        out.playing = false;
+        if let Some(n) = &out.notify {
+            let _ = n.send(CallEvent::PlaybackFinished);
+        }
+    }
+}
+
+/// Reads what arrived on the stream's socket since the last visit.
+fn receive_all(s: &mut Stream, now: Instant, buf: &mut [u8], tally: &mut Tally) {
+    for _ in 0..MAX_READS {
+        let n = match s.socket.recv_from(buf) {
+            Ok((n, _)) => n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+            Err(_) => continue, // e.g. ICMP port unreachable reported on the socket
+        };
+        tally.received += 1;
+        // Errors are per datagram (malformed, RTCP) and counted by the receiver.
+        let _ = s.receiver.handle_datagram(now, &buf[..n]);
+        while let Some(ev) = s.receiver.poll_event() {
+            match ev {
+                MediaEvent::Digit { digit, source } => {
+                    if let Some(f) = s.on_digit.as_mut() {
+                        f(digit, source);
+                    }
+                }
+                MediaEvent::Audio(frame) if s.pcm.len() < s.record_limit => {
+                    s.pcm.extend_from_slice(&frame.pcm)
+                }
+                _ => {}
+            }
+        }
     }
 }

@@ -2,13 +2,13 @@
 //!
 //! The SIP task is the only owner of the [`OutboundCall`] engines: it routes each datagram by Call-ID
 //! ([`voicebot_sip::peek`]), keeps one heap of leg deadlines (next-deadline scheduling, lazy deletion) and
-//! turns engine events into [`CallEvent`]s. On answer it hands the call's RTP socket to the shared media
-//! clock ([`crate::clock`]); digits come from the call's receive task ([`crate::rtp`]). Protocol decisions
-//! stay in `voicebot-sip` and `voicebot-media`; this file only moves bytes and wakes timers.
+//! turns engine events into [`CallEvent`]s. Each call's RTP socket goes to the shared media clock
+//! ([`crate::clock`]) when the call is placed (receiving, digits) and starts sending on answer. Protocol
+//! decisions stay in `voicebot-sip` and `voicebot-media`; this file only moves bytes and wakes timers.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -19,10 +19,10 @@ use voicebot_media::SenderConfig;
 use voicebot_sip::{CallConfig, Credentials, LocalMedia, OutboundCall, RemoteMedia, peek, request_uri};
 
 use crate::call::{CallEvent, CallHandle, MediaSummary};
-use crate::clock::{ClockCommand, ClockHandle, ClockStats, StreamId};
+use crate::clock::{ClockCommand, ClockHandle, ClockStats, RecvSetup, StreamId};
 use crate::config::{CallRequest, TelephonyConfig};
 use crate::error::TelephonyError;
-use crate::rtp::{RecvTask, RtpPorts};
+use crate::rtp::RtpPorts;
 
 /// Requests from handles to the SIP task.
 #[derive(Debug)]
@@ -137,9 +137,6 @@ struct Leg {
     call: OutboundCall,
     stream: StreamId,
     events: mpsc::UnboundedSender<CallEvent>,
-    /// The RTP socket's sending clone, handed to the clock on answer.
-    rtp_send: Option<StdUdpSocket>,
-    recv: Option<RecvTask>,
     ended: bool,
     /// The deadline currently in the heap for this leg.
     armed: Option<Instant>,
@@ -190,8 +187,8 @@ impl Endpoint {
         if let Some((_, done)) = self.closing.take() {
             let _ = done.send(());
         }
-        for leg in self.legs.values() {
-            self.clock.send(ClockCommand::Remove { id: leg.stream });
+        for leg in self.legs.values().filter(|l| !l.ended) {
+            self.clock.send(ClockCommand::Close { id: leg.stream, reply: None });
         }
     }
 
@@ -244,7 +241,7 @@ impl Endpoint {
         }
     }
 
-    /// Creates the leg (RTP socket, receive task, INVITE queued). The caller drives it.
+    /// Creates the leg (RTP socket opened on the clock, INVITE queued). The caller drives it.
     fn place(
         &mut self,
         req: CallRequest,
@@ -254,10 +251,10 @@ impl Endpoint {
         if self.legs.contains_key(&req.call_id) {
             return Err(TelephonyError::DuplicateCallId(req.call_id));
         }
-        let rtp = self.ports.bind()?;
+        let (rtp, rtp_addr) = self.ports.bind()?;
         let trunk = &req.trunk;
         let host = trunk.uri_host();
-        let mut media = LocalMedia::new(rtp.addr);
+        let mut media = LocalMedia::new(rtp_addr);
         media.codecs = trunk.codecs.clone();
         media.session_id = rand::random::<u32>().into();
         let mut cc = CallConfig::new(
@@ -275,18 +272,13 @@ impl Endpoint {
         cc.timers = self.cfg.timers;
         cc.user_agent = self.cfg.user_agent.clone();
         let digits = events.clone();
-        let recv = RecvTask::spawn(rtp.recv, self.cfg.inband_dtmf, 0, move |digit, source| {
+        let on_digit = Box::new(move |digit, source: voicebot_media::DigitSource| {
             let _ = digits.send(CallEvent::Digit { digit, source: source.into() });
         });
-        let leg = Leg {
-            call: OutboundCall::new(Instant::now(), cc),
-            stream,
-            events,
-            rtp_send: Some(rtp.send),
-            recv: Some(recv),
-            ended: false,
-            armed: None,
-        };
+        let recv = RecvSetup { inband_dtmf: self.cfg.inband_dtmf, record_limit: 0, on_digit: Some(on_digit) };
+        self.clock.send(ClockCommand::Open { id: stream, socket: rtp, recv });
+        let leg =
+            Leg { call: OutboundCall::new(Instant::now(), cc), stream, events, ended: false, armed: None };
         self.legs.insert(req.call_id, leg);
         self.active.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -335,7 +327,9 @@ impl Endpoint {
             on_leg_event(leg, ev, &self.clock, &self.active);
         }
         if leg.call.is_terminated() {
-            self.clock.send(ClockCommand::Remove { id: leg.stream });
+            if !leg.ended {
+                self.clock.send(ClockCommand::Close { id: leg.stream, reply: None });
+            }
             self.legs.remove(id);
             return;
         }
@@ -356,17 +350,9 @@ fn on_leg_event(leg: &mut Leg, ev: voicebot_sip::CallEvent, clock: &ClockHandle,
             let _ = leg.events.send(CallEvent::Ringing);
         }
         Sip::Answered(remote) => {
-            if let Some(socket) = leg.rtp_send.take() {
-                let config = sender_config(&remote);
-                let notify = Some(leg.events.clone());
-                clock.send(ClockCommand::Start {
-                    id: leg.stream,
-                    socket,
-                    peer: remote.rtp_addr,
-                    config,
-                    notify,
-                });
-            }
+            let config = sender_config(&remote);
+            let notify = Some(leg.events.clone());
+            clock.send(ClockCommand::Start { id: leg.stream, peer: remote.rtp_addr, config, notify });
             let _ = leg.events.send(CallEvent::Answered { at: SystemTime::now() });
         }
         Sip::MediaUpdated(remote) => {
@@ -375,15 +361,10 @@ fn on_leg_event(leg: &mut Leg, ev: voicebot_sip::CallEvent, clock: &ClockHandle,
         Sip::Ended(end) if !leg.ended => {
             leg.ended = true;
             active.fetch_sub(1, Ordering::Relaxed);
-            clock.send(ClockCommand::Remove { id: leg.stream });
-            // Stop the receive task; `Ended` (the last event) carries its counters.
-            let recv = leg.recv.take();
-            let events = leg.events.clone();
+            // Close the stream; `Ended` (the last event) carries what it received.
+            let (clock, id, events) = (clock.clone(), leg.stream, leg.events.clone());
             tokio::spawn(async move {
-                let media = match recv {
-                    Some(task) => MediaSummary::from(&task.finish().await.stats),
-                    None => MediaSummary::default(),
-                };
+                let media = MediaSummary::from(&clock.close(id).await.stats);
                 let (outcome, sip_code, reason) = (end.outcome, end.sip_code, end.reason);
                 let _ = events.send(CallEvent::Ended { outcome, sip_code, reason, media });
             });

@@ -6,10 +6,10 @@
 //!
 //! - [`Telephony`] ([`endpoint`]): one SIP UDP socket and one task holding every outbound leg, routed by
 //!   Call-ID, with a single heap of deadlines for all SIP timers.
-//! - [`clock`]: ONE OS thread paces the outbound RTP of every call in 1 ms slots of the 20 ms frame period
-//!   and measures how late each packet leaves ([`ClockStats`]).
-//! - [`rtp`]: an RTP socket per call (port range configurable) and one receive task per call that decodes
-//!   RTP and reports RFC 4733 and in-band digits.
+//! - [`clock`]: ONE OS thread runs the RTP of every call, both ways, in 1 ms slots of the 20 ms frame
+//!   period: it sends each call's due frame (and measures how late it left, [`ClockStats`]), then drains the
+//!   call's socket, decoding RTP and reporting RFC 4733 and in-band digits. No task or timer per packet.
+//! - [`rtp`]: one non-blocking RTP socket per call, from a configurable port range.
 //! - [`CallHandle`] ([`call`]): what the dialer holds per call — [`CallEvent`]s out, `play` /
 //!   `stop_playback` / `hangup` in.
 //! - [`phone`]: the virtual phone (SIP UAS) driven by the CONTRACT §8 script, recording WAVs.

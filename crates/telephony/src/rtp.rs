@@ -1,18 +1,9 @@
-//! RTP sockets of calls: port allocation from the configured range, and the receive task of one call.
-//!
-//! Each call leg gets its own UDP socket (the SDP names one port per call). Sending happens on the shared
-//! clock thread ([`crate::clock`]) through a clone of the socket; receiving is one small tokio task per
-//! call that feeds [`RtpReceiver`] and reports digits (and, for the virtual phone, keeps the decoded audio).
-//! That is one task per call, never one per packet.
+//! RTP sockets of calls: one non-blocking UDP socket per call leg (the SDP names one port per call), bound
+//! from the configured port range. Both directions of a call's RTP then run on the shared media clock
+//! thread ([`crate::clock`]); nothing here spawns a task.
 
-use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::ops::RangeInclusive;
-use std::time::Instant;
-
-use tokio::net::UdpSocket;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use voicebot_media::{Digit, DigitSource, MediaEvent, ReceiverConfig, ReceiverStats, RtpReceiver};
 
 use crate::error::TelephonyError;
 
@@ -24,21 +15,14 @@ pub(crate) struct RtpPorts {
     next: u16,
 }
 
-/// A bound RTP socket: the async half for receiving, a clone for the clock thread.
-pub(crate) struct RtpSocket {
-    pub(crate) recv: UdpSocket,
-    pub(crate) send: StdUdpSocket,
-    pub(crate) addr: SocketAddr,
-}
-
 impl RtpPorts {
     pub(crate) fn new(ip: IpAddr, range: Option<RangeInclusive<u16>>) -> RtpPorts {
         let next = range.as_ref().map_or(0, |r| *r.start());
         RtpPorts { ip, range, next }
     }
 
-    /// Binds the next free port. Must be called inside a tokio runtime.
-    pub(crate) fn bind(&mut self) -> Result<RtpSocket, TelephonyError> {
+    /// Binds the next free port and returns the non-blocking socket with its address.
+    pub(crate) fn bind(&mut self) -> Result<(UdpSocket, SocketAddr), TelephonyError> {
         let Some(range) = self.range.clone() else { return bind_one(SocketAddr::new(self.ip, 0)) };
         let (lo, hi) = (*range.start() + *range.start() % 2, *range.end());
         if lo > hi {
@@ -59,75 +43,37 @@ impl RtpPorts {
     }
 }
 
-fn bind_one(addr: SocketAddr) -> Result<RtpSocket, TelephonyError> {
-    let std = StdUdpSocket::bind(addr).map_err(TelephonyError::RtpPorts)?;
-    std.set_nonblocking(true).map_err(TelephonyError::RtpPorts)?;
-    let send = std.try_clone().map_err(TelephonyError::RtpPorts)?;
-    let addr = std.local_addr().map_err(TelephonyError::RtpPorts)?;
-    let recv = UdpSocket::from_std(std).map_err(TelephonyError::RtpPorts)?;
-    Ok(RtpSocket { recv, send, addr })
+fn bind_one(addr: SocketAddr) -> Result<(UdpSocket, SocketAddr), TelephonyError> {
+    let socket = UdpSocket::bind(addr).map_err(TelephonyError::RtpPorts)?;
+    socket.set_nonblocking(true).map_err(TelephonyError::RtpPorts)?;
+    let addr = socket.local_addr().map_err(TelephonyError::RtpPorts)?;
+    Ok((socket, addr))
 }
 
-/// What a receive task hands back when it stops.
-#[derive(Debug, Default)]
-pub(crate) struct Received {
-    /// Decoded audio in arrival order (only when recording).
-    pub(crate) pcm: Vec<i16>,
-    /// Receiver counters.
-    pub(crate) stats: ReceiverStats,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A running receive task; [`RecvTask::finish`] stops it and returns what it heard.
-pub(crate) struct RecvTask {
-    stop: Option<oneshot::Sender<()>>,
-    handle: JoinHandle<Received>,
-}
-
-impl RecvTask {
-    /// Receives on `socket` until stopped. `on_digit` runs for every digit; decoded audio is kept up to
-    /// `record_limit` samples (0: none).
-    pub(crate) fn spawn(
-        socket: UdpSocket,
-        inband_dtmf: bool,
-        record_limit: usize,
-        mut on_digit: impl FnMut(Digit, DigitSource) + Send + 'static,
-    ) -> RecvTask {
-        let (stop_tx, mut stop_rx) = oneshot::channel();
-        let config =
-            ReceiverConfig { emit_audio: record_limit > 0, inband_dtmf, ..ReceiverConfig::default() };
-        let handle = tokio::spawn(async move {
-            let mut rx = RtpReceiver::new(config);
-            let mut pcm = Vec::new();
-            let mut buf = vec![0u8; 2048];
-            loop {
-                tokio::select! {
-                    _ = &mut stop_rx => break,
-                    r = socket.recv_from(&mut buf) => {
-                        let Ok((n, _from)) = r else { continue };
-                        // Errors are per datagram (malformed, RTCP): counted by the receiver.
-                        let _ = rx.handle_datagram(Instant::now(), &buf[..n]);
-                        while let Some(ev) = rx.poll_event() {
-                            match ev {
-                                MediaEvent::Digit { digit, source } => on_digit(digit, source),
-                                MediaEvent::Audio(frame) if pcm.len() < record_limit => {
-                                    pcm.extend_from_slice(&frame.pcm);
-                                }
-                                _ => {}
-                            }
-                        }
-                    }
-                }
-            }
-            Received { pcm, stats: rx.stats().clone() }
-        });
-        RecvTask { stop: Some(stop_tx), handle }
-    }
-
-    /// Stops the task and returns what it received.
-    pub(crate) async fn finish(mut self) -> Received {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        (&mut self.handle).await.unwrap_or_default()
+    #[test]
+    fn range_hands_out_even_ports_and_wraps() {
+        // A base whose two even ports are free right now.
+        let base = (0..100)
+            .find_map(|_| {
+                let probe = UdpSocket::bind("127.0.0.1:0").ok()?;
+                let base = probe.local_addr().ok()?.port() & !1;
+                drop(probe);
+                let ok = UdpSocket::bind(("127.0.0.1", base)).is_ok()
+                    && UdpSocket::bind(("127.0.0.1", base + 2)).is_ok();
+                (ok && base < 65_000).then_some(base)
+            })
+            .expect("two free ports");
+        let mut ports = RtpPorts::new("127.0.0.1".parse().unwrap(), Some(base..=base + 3));
+        let (a, aa) = ports.bind().expect("first");
+        let (_b, bb) = ports.bind().expect("second");
+        assert_eq!((aa.port() % 2, bb.port() % 2), (0, 0));
+        assert_ne!(aa.port(), bb.port());
+        assert!(ports.bind().is_err(), "range of two ports is exhausted");
+        drop(a);
+        assert_eq!(ports.bind().expect("wrapped").1.port(), aa.port());
     }
 }

@@ -4,8 +4,8 @@
 //!
 //! [`run`] starts it and returns a [`PhoneHandle`] usable in-process (tests read the per-call records and
 //! the Call-IDs of every INVITE seen); the CLI wraps the same function. The UAS legs are
-//! [`voicebot_sip::InboundCall`] engines driven by the task in `uas.rs`; media uses the same clock and
-//! receive tasks as the UAC endpoint.
+//! [`voicebot_sip::InboundCall`] engines driven by the task in `uas.rs`; media runs on the same kind of
+//! shared clock thread as the UAC endpoint's.
 
 mod script;
 mod uas;

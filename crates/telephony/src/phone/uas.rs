@@ -3,7 +3,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -18,9 +18,9 @@ use voicebot_sip::{InboundCall, InboundConfig, InboundEvent, LocalMedia, Method,
 
 use super::script::{DtmfMode, Plan};
 use super::{PhoneCallRecord, PhoneCommand, PhoneConfig, Seen};
-use crate::clock::{ClockCommand, ClockHandle, StreamId};
+use crate::clock::{ClockCommand, ClockHandle, RecvSetup, StreamId};
 use crate::endpoint::sender_config;
-use crate::rtp::{RecvTask, RtpPorts, RtpSocket};
+use crate::rtp::RtpPorts;
 
 /// Key presses: tone length, pause and level.
 const PRESS_ON: Duration = Duration::from_millis(160);
@@ -32,8 +32,6 @@ struct PLeg {
     number: String,
     plan: Plan,
     stream: StreamId,
-    rtp: Option<RtpSocket>,
-    recv: Option<RecvTask>,
     answered: bool,
     rejected: Option<u16>,
     pressed: String,
@@ -117,8 +115,8 @@ impl Phone {
             }
         }
         while self.finishing.join_next().await.is_some() {}
-        for leg in self.legs.values() {
-            self.clock.send(ClockCommand::Remove { id: leg.stream });
+        for leg in self.legs.values().filter(|l| !l.ended) {
+            self.clock.send(ClockCommand::Close { id: leg.stream, reply: None });
         }
         if let Some((_, Some(done))) = closing {
             let _ = done.send(());
@@ -167,7 +165,7 @@ impl Phone {
     }
 
     async fn new_call(&mut self, now: Instant, from: SocketAddr, datagram: &[u8], call_id: String) {
-        let rtp = match self.ports.bind() {
+        let (rtp, rtp_addr) = match self.ports.bind() {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "phone: no RTP port; answering 503");
@@ -177,7 +175,7 @@ impl Phone {
                 return;
             }
         };
-        let mut icfg = InboundConfig::new(self.local, LocalMedia::new(rtp.addr));
+        let mut icfg = InboundConfig::new(self.local, LocalMedia::new(rtp_addr));
         icfg.timers = self.cfg.timers;
         let Ok(mut call) = InboundCall::new(now, from, datagram, icfg) else { return };
         let number = call.dialed_user().unwrap_or_default();
@@ -185,14 +183,14 @@ impl Phone {
         call.ring(now);
         let stream = self.next_stream;
         self.next_stream += 1;
+        let recv = RecvSetup { inband_dtmf: false, record_limit: self.record_limit(), on_digit: None };
+        self.clock.send(ClockCommand::Open { id: stream, socket: rtp, recv });
         let leg = PLeg {
             call,
             number,
             answer_at: (!plan.ring_forever).then(|| now + plan.answer_after),
             plan,
             stream,
-            rtp: Some(rtp),
-            recv: None,
             answered: false,
             rejected: None,
             pressed: String::new(),
@@ -225,11 +223,10 @@ impl Phone {
 
     /// Runs the script actions due at `now`, then the engine's timers.
     fn fire(&mut self, id: &str, now: Instant) {
-        let record_limit = self.record_limit();
         let Some(leg) = self.legs.get_mut(id) else { return };
         if leg.answer_at.is_some_and(|t| t <= now) {
             leg.answer_at = None;
-            answer(leg, now, &self.clock, record_limit);
+            answer(leg, now, &self.clock);
         }
         if leg.press_at.is_some_and(|t| t <= now) {
             leg.press_at = None;
@@ -262,14 +259,17 @@ impl Phone {
                 leg.press_at = None;
                 leg.hangup_at = None;
                 self.seen.active.fetch_sub(1, Ordering::Relaxed);
-                self.clock.send(ClockCommand::Remove { id: leg.stream });
-                let done = Finished::from_leg(leg, format!("{reason:?}"));
+                let done = Finished::from_leg(leg, format!("{reason:?}"), self.clock.clone());
                 let (dir, log, records) =
                     (self.cfg.record_dir.clone(), self.cfg.log_stdout, self.records.clone());
                 self.finishing.spawn(done.write(dir, log, records));
             }
         }
         if leg.call.is_terminated() {
+            if !leg.ended {
+                self.seen.active.fetch_sub(1, Ordering::Relaxed);
+                self.clock.send(ClockCommand::Close { id: leg.stream, reply: None });
+            }
             self.legs.remove(id);
             return;
         }
@@ -283,7 +283,7 @@ impl Phone {
     }
 }
 
-fn answer(leg: &mut PLeg, now: Instant, clock: &ClockHandle, record_limit: usize) {
+fn answer(leg: &mut PLeg, now: Instant, clock: &ClockHandle) {
     if let Some(code) = leg.plan.reject {
         leg.call.reject(now, code);
         leg.rejected = Some(code);
@@ -292,11 +292,8 @@ fn answer(leg: &mut PLeg, now: Instant, clock: &ClockHandle, record_limit: usize
     match leg.call.answer(now) {
         Ok(remote) => {
             leg.answered = true;
-            if let Some(rtp) = leg.rtp.take() {
-                let RtpSocket { recv, send, .. } = rtp;
-                leg.recv = Some(RecvTask::spawn(recv, false, record_limit, |_, _| {}));
-                start_media(leg.stream, send, remote.rtp_addr, sender_config(&remote), clock);
-            }
+            let config = sender_config(&remote);
+            clock.send(ClockCommand::Start { id: leg.stream, peer: remote.rtp_addr, config, notify: None });
             leg.press_at = leg.plan.press.as_ref().map(|_| now + leg.plan.press_after);
             leg.hangup_at = leg.plan.hangup_after.map(|d| now + d);
         }
@@ -305,16 +302,6 @@ fn answer(leg: &mut PLeg, now: Instant, clock: &ClockHandle, record_limit: usize
             leg.rejected = Some(488);
         }
     }
-}
-
-fn start_media(
-    id: StreamId,
-    socket: StdUdpSocket,
-    peer: SocketAddr,
-    config: voicebot_media::SenderConfig,
-    clock: &ClockHandle,
-) {
-    clock.send(ClockCommand::Start { id, socket, peer, config, notify: None });
 }
 
 fn press(leg: &mut PLeg, clock: &ClockHandle) {
@@ -337,11 +324,12 @@ fn press(leg: &mut PLeg, clock: &ClockHandle) {
 /// What is left of a leg once it ended: written out by a separate task (the WAV write can take a while).
 struct Finished {
     record: PhoneCallRecord,
-    recv: Option<RecvTask>,
+    stream: StreamId,
+    clock: ClockHandle,
 }
 
 impl Finished {
-    fn from_leg(leg: &mut PLeg, end_reason: String) -> Finished {
+    fn from_leg(leg: &PLeg, end_reason: String, clock: ClockHandle) -> Finished {
         let record = PhoneCallRecord {
             call_id: leg.call.call_id().to_string(),
             number: leg.number.clone(),
@@ -355,7 +343,7 @@ impl Finished {
             rtp_packets: 0,
             heard_ms: 0,
         };
-        Finished { record, recv: leg.recv.take() }
+        Finished { record, stream: leg.stream, clock }
     }
 
     async fn write(
@@ -364,20 +352,17 @@ impl Finished {
         log_stdout: bool,
         records: Arc<watch::Sender<Vec<PhoneCallRecord>>>,
     ) {
-        if let Some(recv) = self.recv.take() {
-            let heard = recv.finish().await;
-            self.record.rtp_packets = heard.stats.packets_received;
-            self.record.heard_ms = heard.pcm.len() as u64 / 8;
-            if let Some(dir) = dir.filter(|_| self.record.answered) {
-                let path = dir.join(format!("{}.wav", file_name(&self.record.call_id)));
-                let p = path.clone();
-                let written =
-                    tokio::task::spawn_blocking(move || crate::wav::write_wav(&p, &heard.pcm)).await;
-                match written {
-                    Ok(Ok(())) => self.record.wav = Some(path),
-                    Ok(Err(e)) => tracing::warn!(error = %e, "phone: cannot write recording"),
-                    Err(e) => tracing::warn!(error = %e, "phone: recording task failed"),
-                }
+        let heard = self.clock.close(self.stream).await;
+        self.record.rtp_packets = heard.stats.packets_received;
+        self.record.heard_ms = heard.pcm.len() as u64 / 8;
+        if let Some(dir) = dir.filter(|_| self.record.answered) {
+            let path = dir.join(format!("{}.wav", file_name(&self.record.call_id)));
+            let p = path.clone();
+            let written = tokio::task::spawn_blocking(move || crate::wav::write_wav(&p, &heard.pcm)).await;
+            match written {
+                Ok(Ok(())) => self.record.wav = Some(path),
+                Ok(Err(e)) => tracing::warn!(error = %e, "phone: cannot write recording"),
+                Err(e) => tracing::warn!(error = %e, "phone: recording task failed"),
             }
         }
         if log_stdout && let Ok(line) = serde_json::to_string(&self.record) {
