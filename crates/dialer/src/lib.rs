@@ -1,1 +1,43 @@
-//! (placeholder; see ARCHITECTURE.md)
+//! The dialer: turns queued calls into SIP calls within the rules of CONTRACT.md §8.
+//!
+//! Layout, from pure policy to the async loop:
+//! - [`outcome`]: attempt outcomes, the retry policy per outcome, final call statuses;
+//! - [`limiter`]: per-trunk CPS token bucket and max-concurrent counter (explicit time);
+//! - [`window`]: calling windows in the recipient's local time (country from the number);
+//! - [`session`]: the traits the binary implements over telephony ([`CallPlacer`],
+//!   [`CallSession`]) and TTS ([`PromptRenderer`]);
+//! - [`config`], [`clock`]: plain settings and an injectable wall clock;
+//! - `dialer` / `call`: the loop ([`Dialer::run`]) and one call's task.
+//!
+//! The invariants it keeps (ARCHITECTURE.md "A call's life"): an attempt row with its SIP
+//! Call-ID is committed before the INVITE leaves; a restart marks interrupted attempts
+//! `INTERRUPTED` and counts them; no call exceeds `max_attempts`.
+//!
+//! ```
+//! use voicebot_dialer::outcome::{Decision, Outcome, RetryDelays, RetryPolicy};
+//! let policy = RetryPolicy::for_batch(RetryDelays::default(), 3, None);
+//! assert!(matches!(policy.decide(Outcome::Busy, 1), Decision::Retry(_)));
+//! assert!(matches!(policy.decide(Outcome::InvalidNumber, 1), Decision::Final(_)));
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod call;
+pub mod clock;
+pub mod config;
+mod dialer;
+pub mod limiter;
+pub mod outcome;
+pub mod session;
+pub mod window;
+
+pub use call::reason;
+pub use clock::{Clock, SystemClock};
+pub use config::{DialerConfig, TrunkConfig};
+pub use dialer::{Dialer, DialerError};
+pub use outcome::{Decision, Outcome, RetryDelays, RetryPolicy};
+pub use session::{
+    BoxError, CallEvent, CallPlacer, CallSession, Pcm, PlaceError, PlaceRequest, PromptRenderer, RenderError,
+    Voice,
+};
+pub use window::{CallingWindow, WindowError, WindowPolicy};

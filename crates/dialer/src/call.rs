@@ -1,0 +1,290 @@
+//! One call's task: from a claimed row to its committed result.
+//!
+//! Order matters and is the crash-safety argument of ARCHITECTURE.md "A call's life":
+//! 1. checks that need no attempt — workflow snapshot, do-not-call list, calling window,
+//!    variables, every prompt rendered (a TTS failure fails the call, never a silent call);
+//! 2. the trunk's CPS token;
+//! 3. `begin_attempt` commits the attempt row with a fresh SIP Call-ID — only then
+//! 4. the INVITE leaves (`CallPlacer::place`), the workflow runner drives the answered call,
+//! 5. `finish_attempt` writes outcome, duration, selection, opt-out and the retry or final
+//!    status in one transaction.
+//!
+//! A crash between 3 and 5 leaves the attempt `DIALING`; recovery counts it as `INTERRUPTED`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+
+use tokio::time::Instant;
+use voicebot_store::{AttemptResult, AttemptStart, CallNext, CallStatus, ClaimedCall, NewAttempt};
+use voicebot_workflow::{Action, Prompt, Runner, Variables, Workflow};
+
+use crate::dialer::{Shared, Slot, micros};
+use crate::limiter::TrunkLimiter;
+use crate::outcome::{Decision, Outcome, RetryPolicy};
+use crate::session::{CallEvent, CallSession, Pcm, PlaceRequest, Voice};
+
+/// Reasons stored on calls that end without (another) attempt.
+pub mod reason {
+    /// The number is on the integrator's do-not-call list.
+    pub const DO_NOT_CALL: &str = "do_not_call";
+    /// A prompt could not be rendered.
+    pub const TTS_FAILED: &str = "tts_failed";
+    /// The batch's workflow snapshot or variables cannot be read.
+    pub const BAD_WORKFLOW: &str = "workflow_invalid";
+}
+
+/// Runs one claimed call to a committed result. Errors are logged: an uncommitted result
+/// leaves the lease to expire and recovery to count the attempt.
+pub(crate) async fn run(shared: Arc<Shared>, claimed: ClaimedCall, slot: Slot) {
+    let call_id = claimed.call.id.clone();
+    if let Err(e) = run_inner(&shared, claimed, &slot).await {
+        tracing::error!(call_id = %call_id, error = %e, "call left to lease recovery");
+    }
+    drop(slot);
+}
+
+/// Prompts of one call, rendered before dialing.
+type Prompts = HashMap<Prompt, Pcm>;
+
+async fn run_inner(s: &Shared, c: ClaimedCall, slot: &Slot) -> Result<(), voicebot_store::StoreError> {
+    let node = s.config.node.as_str();
+    let now = s.clock.now_micros();
+    let (call, batch) = (&c.call, &c.batch);
+    let skip = |reason: &'static str| async move {
+        tracing::info!(call_id = %call.id, reason, "call not dialed");
+        s.store.skip_call(&call.id, node, CallStatus::Failed, reason, s.clock.now_micros()).await.map(|_| ())
+    };
+    let Some((workflow, vars)) = read_snapshot(&batch.workflow, &call.workflow_variables) else {
+        return skip(reason::BAD_WORKFLOW).await;
+    };
+    if !s
+        .store
+        .do_not_call_hits(&call.integrator_id, std::slice::from_ref(&call.phone_number))
+        .await?
+        .is_empty()
+    {
+        return skip(reason::DO_NOT_CALL).await;
+    }
+    if let Some(opens) = s.config.windows.next_opening(&call.phone_number, s.clock.now()) {
+        tracing::debug!(call_id = %call.id, "outside the calling window");
+        s.store.defer_call(&call.id, node, opens.timestamp_micros(), now).await?;
+        return Ok(());
+    }
+    let Ok(mut runner) = Runner::new(&workflow, &vars, &batch.tts_voice_accent) else {
+        return skip(reason::BAD_WORKFLOW).await;
+    };
+    let voice = Voice { accent: batch.tts_voice_accent.clone(), gender: batch.tts_voice_gender.clone() };
+    let Some(prompts) = render_all(s, &runner, &voice).await else {
+        return skip(reason::TTS_FAILED).await;
+    };
+    wait_for(s, slot, TrunkLimiter::try_send, true).await;
+    if s.draining.load(Ordering::SeqCst) {
+        s.store.defer_call(&call.id, node, s.clock.now_micros(), s.clock.now_micros()).await?;
+        return Ok(());
+    }
+    let trunk = &slot.trunk.config;
+    let attempt = NewAttempt {
+        id: uuid::Uuid::new_v4().to_string(),
+        call_id: call.id.clone(),
+        sip_call_id: uuid::Uuid::new_v4().to_string(),
+        trunk: trunk.name.clone(),
+        node: node.to_string(),
+        started_at: s.clock.now_micros(),
+        lease_until: s.clock.now_micros() + micros(s.config.lease()),
+    };
+    let attempt_no = match s.store.begin_attempt(&attempt).await? {
+        AttemptStart::Started(n) => n,
+        other => {
+            tracing::info!(call_id = %call.id, ?other, "attempt not started");
+            return Ok(());
+        }
+    };
+    let req = PlaceRequest {
+        call_id: call.id.clone(),
+        attempt_id: attempt.id.clone(),
+        sip_call_id: attempt.sip_call_id.clone(),
+        phone_number: call.phone_number.clone(),
+        trunk: trunk.name.clone(),
+        caller_id: batch.caller_id.clone().or_else(|| trunk.caller_id.clone()),
+        ring_timeout: trunk.ring_timeout,
+    };
+    wait_for(s, slot, TrunkLimiter::try_invite, false).await;
+    let ended = match s.placer.place(req).await {
+        Ok(mut session) => drive(s, session.as_mut(), &mut runner, &prompts, &attempt.id).await,
+        Err(e) => {
+            tracing::warn!(call_id = %call.id, error = %e, "placing failed");
+            Ended { outcome: Outcome::Failed, sip_code: None, answered_at: None, duration_seconds: 0 }
+        }
+    };
+    let policy = RetryPolicy::for_batch(s.config.retry, batch.max_attempts, batch.backoff_seconds);
+    let ended_at = s.clock.now_micros();
+    let next = match policy.decide(ended.outcome, attempt_no) {
+        Decision::Retry(after) => CallNext::Retry { at: ended_at + micros(after) },
+        Decision::Final(status) => CallNext::Final { status, reason: None },
+    };
+    let result = AttemptResult {
+        attempt_id: attempt.id,
+        call_id: call.id.clone(),
+        node: node.to_string(),
+        outcome: ended.outcome.as_str().to_string(),
+        sip_code: ended.sip_code.map(i32::from),
+        answered_at: ended.answered_at,
+        ended_at,
+        duration_seconds: ended.duration_seconds,
+        options_selected: runner.selection().map(str::to_string),
+        opted_out: runner.opted_out(),
+        next,
+    };
+    if !s.store.finish_attempt(&result).await? {
+        tracing::warn!(call_id = %call.id, "lease lost before the result was written");
+    }
+    Ok(())
+}
+
+/// The batch's workflow snapshot and the recipient's variables (values made text).
+fn read_snapshot(workflow: &str, variables: &str) -> Option<(Workflow, Variables)> {
+    let workflow: Workflow = serde_json::from_str(workflow).ok()?;
+    let raw: BTreeMap<String, serde_json::Value> = serde_json::from_str(variables).ok()?;
+    let vars = raw
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, text)
+        })
+        .collect();
+    Some((workflow, vars))
+}
+
+/// Renders every prompt of the call; `None` if any fails.
+async fn render_all(s: &Shared, runner: &Runner, voice: &Voice) -> Option<Prompts> {
+    let mut out = Prompts::new();
+    for p in runner.prompts() {
+        let pcm = match &p {
+            Prompt::Text(text) => s.renderer.render(text, voice).await,
+            Prompt::Audio(id) => s.renderer.audio(id).await,
+        };
+        match pcm {
+            Ok(pcm) => {
+                out.insert(p, pcm);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "prompt rendering failed");
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Sleeps until one of the trunk's CPS buckets gives a token (or, if `drain_stops`, the
+/// dialer starts draining).
+async fn wait_for(
+    s: &Shared,
+    slot: &Slot,
+    take: fn(&mut TrunkLimiter, std::time::Instant) -> Result<(), std::time::Instant>,
+    drain_stops: bool,
+) {
+    loop {
+        let now = Instant::now().into_std();
+        let ready = take(&mut slot.trunk.limiter.lock().unwrap_or_else(PoisonError::into_inner), now);
+        match ready {
+            Ok(()) => return,
+            Err(at) => tokio::time::sleep_until(Instant::from_std(at)).await,
+        }
+        if drain_stops && s.draining.load(Ordering::SeqCst) {
+            return;
+        }
+    }
+}
+
+/// How an attempt ended, as far as the dialer counts it.
+struct Ended {
+    outcome: Outcome,
+    sip_code: Option<u16>,
+    answered_at: Option<i64>,
+    duration_seconds: i64,
+}
+
+/// Drives a placed call: events into the runner, the runner's actions onto the call, ring
+/// and call-length guards, until the driver reports the end.
+async fn drive(
+    s: &Shared,
+    session: &mut dyn CallSession,
+    runner: &mut Runner,
+    prompts: &Prompts,
+    attempt_id: &str,
+) -> Ended {
+    let ring_guard =
+        s.config.trunks.iter().map(|t| t.ring_timeout).max().unwrap_or_default() + s.config.hangup_grace;
+    let mut guard = Instant::now() + ring_guard;
+    let mut answered: Option<(Instant, i64)> = None;
+    let mut we_hung_up = false;
+    let mut guard_fired = false;
+    let ended = loop {
+        let deadline = runner.poll_timeout().map(Instant::from_std).map_or(guard, |d| d.min(guard));
+        tokio::select! {
+            ev = session.next_event() => {
+                let now = Instant::now();
+                match ev {
+                    None => break (None, None),
+                    Some(CallEvent::Ended { outcome, sip_code }) => break (Some(outcome), sip_code),
+                    Some(CallEvent::Ringing) => {}
+                    Some(CallEvent::Answered) => {
+                        let wall = s.clock.now_micros();
+                        answered = Some((now, wall));
+                        guard = now + s.config.max_call_duration;
+                        if let Err(e) = s.store.mark_answered(attempt_id, wall).await {
+                            tracing::warn!(error = %e, "recording the answer failed");
+                        }
+                        runner.answered(now.into_std());
+                    }
+                    Some(CallEvent::Digit(d)) => runner.digit(now.into_std(), d),
+                    Some(CallEvent::PlaybackFinished) => runner.playback_finished(now.into_std()),
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                let now = Instant::now();
+                if now >= guard {
+                    if we_hung_up {
+                        break (None, None);
+                    }
+                    session.hangup();
+                    we_hung_up = true;
+                    guard_fired = true;
+                    guard = now + s.config.hangup_grace;
+                } else {
+                    runner.handle_timeout(now.into_std());
+                }
+            }
+        }
+        while let Some(action) = runner.poll() {
+            match action {
+                Action::Play(p) => match prompts.get(&p) {
+                    Some(pcm) => session.play(pcm.clone()),
+                    None => session.hangup(),
+                },
+                Action::StopPlayback => session.stop_playback(),
+                Action::Hangup if !we_hung_up => {
+                    session.hangup();
+                    we_hung_up = true;
+                    guard = Instant::now() + s.config.hangup_grace;
+                }
+                Action::Hangup => {}
+            }
+        }
+    };
+    runner.ended();
+    let (outcome, sip_code) = ended;
+    let outcome = match (answered, outcome) {
+        (Some(_), _) => Outcome::Answered,
+        (None, _) if guard_fired => Outcome::NoAnswer,
+        (None, Some(o)) => o,
+        (None, None) => Outcome::Failed,
+    };
+    let duration_seconds = answered.map_or(0, |(at, _)| Instant::now().duration_since(at).as_secs() as i64);
+    Ended { outcome, sip_code, answered_at: answered.map(|(_, wall)| wall), duration_seconds }
+}
