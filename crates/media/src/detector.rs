@@ -229,12 +229,19 @@ impl DtmfDetector {
     }
 
     fn analyse(&mut self, block: &[f32; BLOCK]) {
-        let row_x = self.rows.each_ref().map(|b| b.dft(block));
-        let col_x = self.cols.each_ref().map(|b| b.dft(block));
-        let vote = self.classify(block, &row_x, &col_x);
+        // A bin's power never exceeds twice the block's mean square (Cauchy–Schwarz), so a block quieter
+        // than half the minimum tone power cannot vote: skip the eight DFTs (silence is most of a call).
+        let energy = block.iter().map(|v| v * v).sum::<f32>() / BLOCK as f32;
+        let vote = if 2.0 * energy < self.min_power {
+            None
+        } else {
+            let row_x = self.rows.each_ref().map(|b| b.dft(block));
+            let col_x = self.cols.each_ref().map(|b| b.dft(block));
+            self.classify(block, &row_x, &col_x).map(|(d, r, c)| (d, r, c, row_x[r], col_x[c]))
+        };
         match vote {
-            Some((digit, r, c)) => {
-                let cur = [row_x[r], col_x[c]];
+            Some((digit, r, c, row, col)) => {
+                let cur = [row, col];
                 match self.run.as_mut() {
                     Some(run) if run.digit == digit => {
                         let rots = [self.rows[r].rot_hop, self.cols[c].rot_hop];
