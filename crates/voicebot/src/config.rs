@@ -22,6 +22,103 @@ pub struct Config {
     pub api: ApiSection,
     /// Voices: table overrides, engines, render workers.
     pub tts: voicebot_tts::TtsConfig,
+    /// Our SIP/RTP side.
+    pub sip: SipSection,
+    /// Where calls go out.
+    pub trunks: Vec<TrunkSection>,
+    /// Retries, calling windows, node name.
+    pub dialing: crate::dialing::DialingSection,
+}
+
+/// `[sip]`: our SIP and RTP sockets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SipSection {
+    /// SIP UDP bind address.
+    pub bind: String,
+    /// Address advertised in Via/Contact/SDP when `bind` is a wildcard.
+    pub advertised_ip: Option<String>,
+    /// RTP port range, e.g. `[20000, 29999]`.
+    pub rtp_ports: Option<[u16; 2]>,
+}
+
+impl Default for SipSection {
+    fn default() -> Self {
+        SipSection { bind: "127.0.0.1:0".into(), advertised_ip: None, rtp_ports: None }
+    }
+}
+
+/// `[[trunks]]` (CONTRACT.md §8).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkSection {
+    /// Name, for logs and attempts.
+    pub name: String,
+    /// `sip:host:port`.
+    pub uri: String,
+    /// Digest username.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Digest password.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Number presented as caller.
+    #[serde(default = "default_caller_id")]
+    pub caller_id: String,
+    /// Call set-ups per second.
+    #[serde(default = "default_cps")]
+    pub cps: f64,
+    /// Calls live at once.
+    #[serde(default = "default_max_concurrent")]
+    pub max_concurrent: u32,
+    /// `PCMU`, `PCMA` in preference order.
+    #[serde(default = "default_codecs")]
+    pub codecs: Vec<String>,
+    /// CANCEL after this long ringing.
+    #[serde(default = "default_ring_timeout")]
+    pub ring_timeout_seconds: u64,
+}
+
+fn default_caller_id() -> String {
+    "voicebot".into()
+}
+fn default_cps() -> f64 {
+    10.0
+}
+fn default_max_concurrent() -> u32 {
+    100
+}
+fn default_codecs() -> Vec<String> {
+    vec!["PCMU".into(), "PCMA".into()]
+}
+fn default_ring_timeout() -> u64 {
+    30
+}
+
+impl TrunkSection {
+    /// The telephony crate's view of the trunk (resolves the host).
+    pub fn telephony(&self) -> anyhow::Result<voicebot_telephony::TrunkConfig> {
+        let hostport = self.uri.strip_prefix("sip:").unwrap_or(&self.uri);
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(hostport)
+            .with_context(|| format!("trunk {}: resolving {hostport}", self.name))?
+            .next()
+            .with_context(|| format!("trunk {}: {hostport} has no address", self.name))?;
+        let mut trunk = voicebot_telephony::TrunkConfig::new(addr, self.caller_id.clone());
+        trunk.host = Some(hostport.to_string());
+        trunk.username = self.username.clone();
+        trunk.password = self.password.clone();
+        trunk.ring_timeout = std::time::Duration::from_secs(self.ring_timeout_seconds);
+        trunk.codecs = self
+            .codecs
+            .iter()
+            .map(|c| match c.to_ascii_uppercase().as_str() {
+                "PCMU" => Ok(voicebot_telephony::Codec::Pcmu),
+                "PCMA" => Ok(voicebot_telephony::Codec::Pcma),
+                other => anyhow::bail!("trunk {}: unknown codec {other} (PCMU or PCMA)", self.name),
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(trunk)
+    }
 }
 
 /// `[api]`.
@@ -50,6 +147,9 @@ impl Default for Config {
             data_dir: PathBuf::from("./voicebot-data"),
             api: ApiSection::default(),
             tts: voicebot_tts::TtsConfig::default(),
+            sip: SipSection::default(),
+            trunks: vec![],
+            dialing: crate::dialing::DialingSection::default(),
         }
     }
 }
@@ -102,6 +202,17 @@ impl Config {
             default_max_attempts: self.api.max_attempts,
             max_audio_bytes: self.api.max_audio_bytes,
         }
+    }
+
+    /// The telephony endpoint's settings.
+    pub fn telephony(&self) -> anyhow::Result<voicebot_telephony::TelephonyConfig> {
+        let mut t = voicebot_telephony::TelephonyConfig::default();
+        t.sip_bind = self.sip.bind.parse().with_context(|| format!("[sip] bind {}", self.sip.bind))?;
+        t.advertised_ip =
+            self.sip.advertised_ip.as_deref().map(str::parse).transpose().context("[sip] advertised_ip")?;
+        t.rtp_bind_ip = t.advertised_ip.unwrap_or_else(|| t.sip_bind.ip());
+        t.rtp_ports = self.sip.rtp_ports.map(|[lo, hi]| lo..=hi);
+        Ok(t)
     }
 
     /// The accent table: the shipped one, merged with `tts.voices_file` if set.

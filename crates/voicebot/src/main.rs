@@ -5,7 +5,10 @@
 
 mod admin;
 mod config;
+mod demo;
+mod dialing;
 mod serve;
+mod telephony_cmd;
 mod tts_cmd;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +35,16 @@ enum Command {
     /// Manage API keys and signing secrets.
     #[command(subcommand)]
     Keys(admin::KeysCommand),
+    /// Everything on loopback: server, virtual phone, a sample batch; prints the results.
+    Demo {
+        /// Working directory (cleared first): database, prompt cache, recordings.
+        #[arg(long, default_value = "voicebot-demo")]
+        dir: std::path::PathBuf,
+    },
+    /// The virtual phone: answers calls per a script, records what it hears.
+    Phone(telephony_cmd::PhoneArgs),
+    /// Place one call on a trunk and play a WAV (manual checks).
+    Dial(telephony_cmd::DialArgs),
     /// Text to speech: hear a voice, list the accent table.
     #[command(subcommand)]
     Tts(tts_cmd::TtsCommand),
@@ -54,6 +67,9 @@ fn main() -> anyhow::Result<()> {
             Command::Integrators(cmd) => admin::integrators(&config, cmd).await,
             Command::Keys(cmd) => admin::keys(&config, cmd).await,
             Command::Tts(cmd) => tts_cmd::run(&config, cmd).await,
+            Command::Demo { dir } => demo::run(dir).await,
+            Command::Phone(args) => telephony_cmd::phone(args).await,
+            Command::Dial(args) => telephony_cmd::dial(&config, args).await,
         }
     })
 }

@@ -8,10 +8,20 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::config::Config;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    run_until(config, shutdown_signal(), None).await
+}
+
+/// Serves until `shutdown` resolves; sends the bound address on `ready` once listening.
+pub async fn run_until(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ready: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+) -> anyhow::Result<()> {
     if let Some(dir) = sqlite_parent_dir(&config.database_url) {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let store = config.open_store().await?;
+    let dialing = crate::dialing::start(&config, store.clone()).await?;
     let table = config.voice_table()?;
     let audio = voicebot_tts::AudioStore::open(&config.data_dir)
         .with_context(|| format!("opening the audio store in {}", config.data_dir.display()))?;
@@ -26,7 +36,32 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
-    axum::serve(listener, voicebot_api::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    if let Some(ready) = ready {
+        let _ = ready.send(addr);
+    }
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let api =
+        axum::serve(listener, voicebot_api::router(state)).with_graceful_shutdown(stopped(stop_rx.clone()));
+    // SIGTERM: the API stops taking requests; the dialer stops claiming and lets live calls end.
+    let dialer = async {
+        match &dialing {
+            Some(d) => d.dialer.run(stopped(stop_rx.clone())).await.context("dialer"),
+            None => Ok(()),
+        }
+    };
+    let (api, dialer) = tokio::join!(api, dialer);
+    if let Some(d) = &dialing {
+        d.telephony.shutdown().await;
+    }
+    api?;
+    dialer?;
     tracing::info!("stopped");
     Ok(())
 }
