@@ -111,7 +111,9 @@ async fn run_inner(s: &Shared, c: ClaimedCall, slot: &Slot) -> Result<(), voiceb
     };
     wait_for(s, slot, TrunkLimiter::try_invite, false).await;
     let ended = match s.placer.place(req).await {
-        Ok(mut session) => drive(s, session.as_mut(), &mut runner, &prompts, &attempt.id).await,
+        Ok(mut session) => {
+            drive(s, session.as_mut(), &mut runner, &prompts, &attempt.id, trunk.ring_timeout).await
+        }
         Err(e) => {
             tracing::warn!(call_id = %call.id, error = %e, "placing failed");
             Ended { outcome: Outcome::Failed, sip_code: None, answered_at: None, duration_seconds: 0 }
@@ -217,10 +219,10 @@ async fn drive(
     runner: &mut Runner,
     prompts: &Prompts,
     attempt_id: &str,
+    ring_timeout: std::time::Duration,
 ) -> Ended {
-    let ring_guard =
-        s.config.trunks.iter().map(|t| t.ring_timeout).max().unwrap_or_default() + s.config.hangup_grace;
-    let mut guard = Instant::now() + ring_guard;
+    // The driver CANCELs at the ring timeout; this guard only covers a driver that does not.
+    let mut guard = Instant::now() + ring_timeout + s.config.hangup_grace;
     let mut answered: Option<(Instant, i64)> = None;
     let mut we_hung_up = false;
     let mut guard_fired = false;
@@ -237,10 +239,14 @@ async fn drive(
                         let wall = s.clock.now_micros();
                         answered = Some((now, wall));
                         guard = now + s.config.max_call_duration;
-                        if let Err(e) = s.store.mark_answered(attempt_id, wall).await {
-                            tracing::warn!(error = %e, "recording the answer failed");
-                        }
                         runner.answered(now.into_std());
+                        // Off the media path: the first prompt must not wait for a commit.
+                        let (store, attempt_id) = (s.store.clone(), attempt_id.to_string());
+                        tokio::spawn(async move {
+                            if let Err(e) = store.mark_answered(&attempt_id, wall).await {
+                                tracing::warn!(error = %e, "recording the answer failed");
+                            }
+                        });
                     }
                     Some(CallEvent::Digit(d)) => runner.digit(now.into_std(), d),
                     Some(CallEvent::PlaybackFinished) => runner.playback_finished(now.into_std()),

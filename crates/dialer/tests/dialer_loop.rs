@@ -48,6 +48,19 @@ async fn call(store: &Arc<dyn Store>, id: &str) -> voicebot_store::CallRow {
     store.get_call("int-1", id).await.unwrap().unwrap()
 }
 
+/// The calls among `ids` that the phones saw, and those they did not.
+async fn split(
+    store: &Arc<dyn Store>,
+    phones: &Phones,
+    ids: &[&str],
+) -> (Vec<voicebot_store::CallRow>, Vec<voicebot_store::CallRow>) {
+    let mut calls = Vec::new();
+    for id in ids {
+        calls.push(call(store, id).await);
+    }
+    calls.into_iter().partition(|c| phones.placed_for(&c.phone_number) > 0)
+}
+
 #[tokio::test]
 async fn answered_call_speaks_and_records_the_selection() {
     let db = db().await;
@@ -254,8 +267,39 @@ async fn drain_lets_live_calls_finish_and_requeues_the_rest() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     run.stop().await;
-    assert_eq!(call(&db.store, "b1-c0").await.status, CallStatus::Completed, "live call finished");
-    let c1 = call(&db.store, "b1-c1").await;
-    assert_eq!((c1.status, c1.attempts), (CallStatus::Queued, 0), "undialed call back in the queue");
+    // Both calls raced for the first token; either may have won it.
+    let (live, waiting) = split(&db.store, &phones, &["b1-c0", "b1-c1"]).await;
+    assert_eq!(live[0].status, CallStatus::Completed, "live call finished");
+    assert_eq!(
+        (waiting[0].status, waiting[0].attempts),
+        (CallStatus::Queued, 0),
+        "undialed call back in the queue"
+    );
     assert_eq!(phones.placed().len(), 1);
+}
+
+#[tokio::test]
+async fn cancel_stops_calls_not_yet_dialed() {
+    let db = db().await;
+    let clock = TestClock::at(NOON);
+    let say = serde_json::json!({"name": "s", "steps": [{"say": "x".repeat(200)}]});
+    let list = [("+2348000000001", "Ada"), ("+2348000000002", "Bo"), ("+2348000000003", "Cy")];
+    batch(&db.store, "b1", say, &list, 3, clock.now_micros()).await;
+    let phones = Phones::new(db.store.clone(), &[]);
+    // One INVITE per 2 s: the others are claimed or queued when the integrator cancels.
+    let run = start(config("n1", 0.5, 2), &db.store, &phones, Arc::new(Voices::default()), clock.clone());
+    while phones.placed().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    db.store.cancel_batch("int-1", "b1", clock.now_micros()).await.unwrap();
+    until_final(&db.store, "b1").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    run.stop().await;
+    let (live, waiting) = split(&db.store, &phones, &["b1-c0", "b1-c1", "b1-c2"]).await;
+    assert_eq!(live[0].status, CallStatus::Completed, "the live call finishes");
+    for c in waiting {
+        assert_eq!((c.status, c.attempts), (CallStatus::Cancelled, 0), "{}", c.id);
+    }
+    assert_eq!(phones.placed().len(), 1);
+    assert_eq!(db.store.get_batch("int-1", "b1").await.unwrap().unwrap().status, BatchStatus::Cancelled);
 }
