@@ -10,16 +10,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod callback;
 mod dialer;
 mod error;
 mod model;
 pub mod report;
 pub mod secrets;
 mod sqlite;
+mod sqlite_callback;
 mod sqlite_dialer;
 
 use async_trait::async_trait;
 
+pub use callback::*;
 pub use dialer::*;
 pub use error::StoreError;
 pub use model::*;
@@ -146,4 +149,32 @@ pub trait Store: Send + Sync + 'static {
     async fn remove_do_not_call(&self, integrator_id: &str, phone: &str) -> Result<bool>;
     /// Calls of a batch by status.
     async fn batch_progress(&self, batch_id: &str) -> Result<BatchProgress>;
+
+    // ---- callbacks (see `callback.rs`; outbox rows come from a trigger) ----
+
+    /// Takes up to `limit` due callback deliveries under a lease held by `node` until
+    /// `lease_until`; a row whose lease expired (dead sender) is taken again.
+    async fn claim_callbacks(
+        &self,
+        node: &str,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> Result<Vec<CallbackClaim>>;
+    /// Records an attempt and moves the delivery on (delivered, retry at, stopped) in one
+    /// transaction. False (nothing written) if `node` no longer holds the lease.
+    async fn record_callback_attempt(&self, record: &CallbackAttemptRecord) -> Result<bool>;
+    /// The integrator's batch's delivery state and attempts; None before the batch is final.
+    async fn callback_delivery(
+        &self,
+        integrator_id: &str,
+        batch_id: &str,
+    ) -> Result<Option<CallbackDelivery>>;
+    /// Makes the delivery due now on a fresh schedule, same `webhook-id`; None if none exists.
+    async fn redeliver_callback(
+        &self,
+        integrator_id: &str,
+        batch_id: &str,
+        now: i64,
+    ) -> Result<Option<CallbackDelivery>>;
 }

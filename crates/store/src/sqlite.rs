@@ -14,6 +14,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 
+use crate::callback::*;
 use crate::dialer::*;
 use crate::model::*;
 use crate::{Result, Store, StoreError};
@@ -532,5 +533,36 @@ impl Store for SqliteStore {
 
     async fn batch_progress(&self, batch_id: &str) -> Result<BatchProgress> {
         self.dialer_batch_progress(batch_id).await
+    }
+
+    async fn claim_callbacks(
+        &self,
+        node: &str,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> Result<Vec<CallbackClaim>> {
+        self.callback_claim(node, now, lease_until, limit).await
+    }
+
+    async fn record_callback_attempt(&self, record: &CallbackAttemptRecord) -> Result<bool> {
+        self.callback_record(record).await
+    }
+
+    async fn callback_delivery(
+        &self,
+        integrator_id: &str,
+        batch_id: &str,
+    ) -> Result<Option<CallbackDelivery>> {
+        self.callback_read(integrator_id, batch_id).await
+    }
+
+    async fn redeliver_callback(
+        &self,
+        integrator_id: &str,
+        batch_id: &str,
+        now: i64,
+    ) -> Result<Option<CallbackDelivery>> {
+        self.callback_redeliver(integrator_id, batch_id, now).await
     }
 }
