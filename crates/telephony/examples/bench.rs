@@ -52,7 +52,10 @@ async fn concurrent(calls: usize, hold: u64) -> Res<()> {
     pcfg.script = Script::from_json(r#"{"default": {"answer_after_ms": 0, "press": null}}"#)?;
     pcfg.log_stdout = false;
     let phone = phone::run(pcfg).await?;
-    let tel = Arc::new(Telephony::start(TelephonyConfig::default()).await?);
+    // BENCH_INBAND=0 turns the in-band DTMF detector off (RFC 4733 digits only).
+    let inband_dtmf = std::env::var("BENCH_INBAND").map_or(true, |v| v != "0");
+    let tel =
+        Arc::new(Telephony::start(TelephonyConfig { inband_dtmf, ..TelephonyConfig::default() }).await?);
     let prompt = tone(hold as u32 + 120);
     let answered = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
