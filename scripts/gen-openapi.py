@@ -111,6 +111,12 @@ paths={
    "responses":{"200":resp("Stored",ok({"type":"object","required":["audio_id","duration_seconds","sample_rate"],"properties":{"audio_id":{"type":"string"},"duration_seconds":{"type":"number"},"sample_rate":{"type":"integer"}}})),**errs(401,413,422,500)}}},
  "/voicebot/v1/audio/{audio_id}":{"get":{"operationId":"downloadAudio","summary":"A recorded prompt as 8 kHz mono WAV","security":sec,"parameters":[p("audio_id")],
    "responses":{"200":resp("WAV",{"type":"string","format":"binary"},"audio/wav"),**errs(401,404,500)}}},
+ "/voicebot/v1/dnc":{
+   "get":{"operationId":"listDoNotCall","security":sec,"responses":{"200":resp("The list",ok({"type":"object","required":["numbers"],"properties":{"numbers":{"type":"array","items":{"type":"object","required":["phone_number","source","created_at"],"properties":{"phone_number":{"type":"string"},"source":{"type":"string"},"created_at":{"type":"string"}}}}}})),**errs(401,500)}},
+   "post":{"operationId":"addDoNotCall","security":sec,"requestBody":{"required":True,"content":{"application/json":{"schema":{"type":"object","required":["phone_number"],"properties":{"phone_number":{"type":"string"}}}}}},
+     "responses":{"200":resp("Added",ok({"type":"object","required":["phone_number"],"properties":{"phone_number":{"type":"string"}}})),**errs(400,401,413,422,500)}}},
+ "/voicebot/v1/dnc/{phone_number}":{"delete":{"operationId":"removeDoNotCall","security":sec,"parameters":[p("phone_number")],
+   "responses":{"200":resp("Removed",ok({"type":"object","required":["phone_number"],"properties":{"phone_number":{"type":"string"}}})),**errs(401,404,500)}}},
  "/healthz":{"get":{"operationId":"health","responses":{"200":resp("Healthy",ref("Health")),**errs(500)}}},
  "/openapi.json":{"get":{"operationId":"openapi","responses":{"200":resp("This document",{"type":"object"})}}},
 }

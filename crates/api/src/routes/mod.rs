@@ -3,6 +3,7 @@
 mod audio;
 mod batches;
 mod calls;
+mod dnc;
 mod meta;
 mod workflows;
 
@@ -69,6 +70,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/workflows", get(workflows::list).post(workflows::create))
         .route("/workflows/{workflow_id}", get(workflows::get).put(workflows::put).delete(workflows::delete))
         .route("/voices", get(meta::voices))
+        .route("/dnc", get(dnc::list).post(dnc::add))
+        .route("/dnc/{phone_number}", axum::routing::delete(dnc::remove))
         .route("/audio", post(audio::upload))
         .route("/audio/{audio_id}", get(audio::download));
     Router::new()
