@@ -120,15 +120,32 @@ async fn run_inner(s: &Shared, c: ClaimedCall, slot: &Slot) -> Result<(), voiceb
         }
     };
     let policy = RetryPolicy::for_batch(s.config.retry, batch.max_attempts, batch.backoff_seconds);
+    let result = attempt_result(s, &policy, &c, attempt.id, attempt_no, &ended, &runner);
+    if !s.store.finish_attempt(&result).await? {
+        tracing::warn!(call_id = %call.id, "lease lost before the result was written");
+    }
+    Ok(())
+}
+
+/// What to commit for an ended attempt: its outcome and the call's retry or final status.
+fn attempt_result(
+    s: &Shared,
+    policy: &RetryPolicy,
+    c: &ClaimedCall,
+    attempt_id: String,
+    attempt_no: u32,
+    ended: &Ended,
+    runner: &Runner,
+) -> AttemptResult {
     let ended_at = s.clock.now_micros();
     let next = match policy.decide(ended.outcome, attempt_no) {
         Decision::Retry(after) => CallNext::Retry { at: ended_at + micros(after) },
         Decision::Final(status) => CallNext::Final { status, reason: None },
     };
-    let result = AttemptResult {
-        attempt_id: attempt.id,
-        call_id: call.id.clone(),
-        node: node.to_string(),
+    AttemptResult {
+        attempt_id,
+        call_id: c.call.id.clone(),
+        node: s.config.node.clone(),
         outcome: ended.outcome.as_str().to_string(),
         sip_code: ended.sip_code.map(i32::from),
         answered_at: ended.answered_at,
@@ -137,11 +154,7 @@ async fn run_inner(s: &Shared, c: ClaimedCall, slot: &Slot) -> Result<(), voiceb
         options_selected: runner.selection().map(str::to_string),
         opted_out: runner.opted_out(),
         next,
-    };
-    if !s.store.finish_attempt(&result).await? {
-        tracing::warn!(call_id = %call.id, "lease lost before the result was written");
     }
-    Ok(())
 }
 
 /// The batch's workflow snapshot and the recipient's variables (values made text).

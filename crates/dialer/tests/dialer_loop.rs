@@ -303,3 +303,23 @@ async fn cancel_stops_calls_not_yet_dialed() {
     assert_eq!(phones.placed().len(), 1);
     assert_eq!(db.store.get_batch("int-1", "b1").await.unwrap().unwrap().status, BatchStatus::Cancelled);
 }
+
+#[tokio::test]
+async fn two_nodes_on_one_database_never_dial_a_call_twice() {
+    let db = db().await;
+    let clock = TestClock::at(NOON);
+    let numbers: Vec<String> = (0..10).map(|i| format!("+23480000002{i:02}")).collect();
+    let list: Vec<(&str, &str)> = numbers.iter().map(|n| (n.as_str(), "Ada")).collect();
+    batch(&db.store, "b1", reminder(), &list, 3, clock.now_micros()).await;
+    let phones = Phones::new(db.store.clone(), &[]);
+    let a = start(config("n1", 50.0, 4), &db.store, &phones, Arc::new(Voices::default()), clock.clone());
+    let b = start(config("n2", 50.0, 4), &db.store, &phones, Arc::new(Voices::default()), clock);
+    until_final(&db.store, "b1").await;
+    a.stop().await;
+    b.stop().await;
+    for n in &numbers {
+        assert_eq!(phones.placed_for(n), 1, "{n}");
+    }
+    let p = db.store.batch_progress("b1").await.unwrap();
+    assert_eq!(p.completed, 10);
+}
