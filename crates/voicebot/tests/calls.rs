@@ -3,57 +3,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::phone::*;
 use common::*;
 use serde_json::{Value, json};
-use voicebot_telephony::phone::{PhoneConfig, PhoneHandle, Script};
-
-/// The virtual phone, in this test process, on its own runtime.
-struct Phone {
-    rt: tokio::runtime::Runtime,
-    handle: PhoneHandle,
-    record_dir: tempfile::TempDir,
-}
-
-impl Phone {
-    fn start(script: Value) -> Phone {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let record_dir = tempfile::tempdir().unwrap();
-        let mut config = PhoneConfig::new("127.0.0.1:0".parse().unwrap());
-        config.script = Script::from_json(&script.to_string()).unwrap();
-        config.record_dir = Some(record_dir.path().to_path_buf());
-        config.log_stdout = false;
-        let handle = rt.block_on(voicebot_telephony::phone::run(config)).expect("phone");
-        Phone { rt, handle, record_dir }
-    }
-
-    fn trunk_toml(&self, extra: &str) -> String {
-        format!(
-            "[dialing]\nwindow_start = \"00:00\"\nwindow_end = \"00:00\"\nretry_busy_seconds = 1\nretry_no_answer_seconds = 1\nretry_failed_seconds = 1\npoll_interval_ms = 100\n\n[[trunks]]\nname = \"phone\"\nuri = \"sip:{}\"\nring_timeout_seconds = 3\n{extra}\n",
-            self.handle.local_addr()
-        )
-    }
-}
-
-impl Drop for Phone {
-    fn drop(&mut self) {
-        self.rt.block_on(self.handle.shutdown());
-    }
-}
-
-fn wait_final(server: &Server, key: &str, batch_id: &str, within: Duration) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let (code, report) = server.get(key, &format!("/voicebot/v1/batch/{batch_id}"));
-        assert_eq!(code, 200, "{report}");
-        if report["data"]["status"] == "COMPLETED" {
-            return report["data"].clone();
-        }
-        assert!(Instant::now() < deadline, "batch not final in {within:?}: {report}\n{}", server.log());
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
 
 /// RMS of a 16-bit mono WAV's samples (header skipped).
 fn wav_rms(path: &std::path::Path) -> f64 {

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod phone;
+
 pub const SEED_WORKFLOW_ID: &str = "9b643eb4-0799-4761-bd34-9580eb315aaf";
 
 pub fn bin() -> &'static str {
@@ -205,6 +207,26 @@ pub fn batch_of(n: usize) -> Value {
         })
         .collect();
     serde_json::json!({"workflow_id": SEED_WORKFLOW_ID, "tts_voice_accent": "yoruba", "workflow_params": rows})
+}
+
+/// Runs one read-only query returning rows of text columns.
+pub fn query_strings(db: &Path, sql: &str) -> Vec<Vec<String>> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    rt.block_on(async {
+        use sqlx::{Connection, Row};
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display()))
+            .await
+            .expect("open db");
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).fetch_all(&mut conn).await.expect("query");
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| r.try_get::<String, _>(i).unwrap_or_else(|_| r.get::<i64, _>(i).to_string()))
+                    .collect()
+            })
+            .collect()
+    })
 }
 
 pub fn count_rows(db: &Path, table: &str) -> i64 {
