@@ -32,8 +32,11 @@ use crate::call::CallEvent;
 /// Slots per 20 ms frame period (1 ms each).
 pub const SLOTS: usize = 20;
 const SLOT: Duration = Duration::from_millis(1);
-/// Datagrams read from one socket per visit (a flood cannot starve the other calls).
+/// Datagrams read from one socket per full drain (a flood cannot starve the other calls).
 const MAX_READS: usize = 32;
+/// A peer sends one packet per 20 ms, so most visits read just one datagram and skip the read that would
+/// only report "empty"; every `DRAIN_EVERY`-th visit drains the socket (bursts wait at most 100 ms).
+const DRAIN_EVERY: u32 = 5;
 
 /// Identifies one stream on the clock (one per call leg).
 pub(crate) type StreamId = u64;
@@ -173,6 +176,8 @@ struct Stream {
     on_digit: Option<DigitSink>,
     /// Audio and digits queued before sending started.
     pending: Vec<ClockCommand>,
+    /// Visits so far (for the periodic full drain).
+    visits: u32,
 }
 
 /// Per-slot counter deltas, added to the shared stats once per slot.
@@ -305,6 +310,7 @@ impl Clock {
             pcm: Vec::new(),
             on_digit: recv.on_digit,
             pending: Vec::new(),
+            visits: 0,
         };
         self.streams.insert(id, stream);
         self.stats.streams.fetch_add(1, Ordering::Relaxed);
@@ -385,7 +391,9 @@ fn send_due(s: &mut Stream, tally: &mut Tally) {
 
 /// Reads what arrived on the stream's socket since the last visit.
 fn receive_all(s: &mut Stream, now: Instant, buf: &mut [u8], tally: &mut Tally) {
-    for _ in 0..MAX_READS {
+    s.visits = s.visits.wrapping_add(1);
+    let reads = if s.visits.is_multiple_of(DRAIN_EVERY) { MAX_READS } else { 1 };
+    for _ in 0..reads {
         let n = match s.socket.recv_from(buf) {
             Ok((n, _)) => n,
             Err(e) if e.kind() == ErrorKind::WouldBlock => return,
