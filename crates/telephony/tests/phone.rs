@@ -101,3 +101,30 @@ async fn phone_reject_ring_forever_and_remote_hangup() {
     tel.shutdown().await;
     phone.shutdown().await;
 }
+
+#[tokio::test]
+async fn dial_plays_a_wav_and_reports_the_phones_digit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = PhoneConfig::new("127.0.0.1:0".parse().unwrap());
+    cfg.script = Script::from_json(
+        r#"{"default": {"answer_after_ms": 50, "press": "1", "press_after_ms": 300, "dtmf": "rfc4733"}}"#,
+    )
+    .unwrap();
+    cfg.record_dir = Some(dir.path().to_path_buf());
+    cfg.log_stdout = false;
+    let phone = phone::run(cfg).await.expect("phone");
+    let wav = dir.path().join("prompt.wav");
+    voicebot_telephony::wav::write_wav(&wav, &tone(1.0)).expect("write prompt");
+    let mut dial = voicebot_telephony::dial::DialConfig::new(trunk(phone.local_addr()), "+2348000000009");
+    dial.wav = Some(wav);
+    dial.linger = Duration::from_millis(300);
+    let report = tokio::time::timeout(CALL_LIMIT, voicebot_telephony::dial::run(dial))
+        .await
+        .expect("dial in time")
+        .expect("dial");
+    assert_eq!((report.outcome.as_str(), report.sip_code), ("ANSWERED", 200), "{report:?}");
+    assert_eq!(report.digits, vec![('1', DigitSource::Rfc4733)]);
+    let rec = phone.wait_records(1, CALL_LIMIT).await.expect("record")[0].clone();
+    assert!(rec.heard_ms >= 900, "phone heard {} ms", rec.heard_ms);
+    phone.shutdown().await;
+}
