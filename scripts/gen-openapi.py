@@ -71,6 +71,13 @@ schemas={
    "default_accent":{"type":"string"},"default_gender":{"type":"string"},
    "voices":{"type":"array","items":{"type":"object","required":["accent","genders","native","engines","voices"],"properties":{"accent":{"type":"string"},"genders":{"type":"array","items":{"type":"string"}},"native":{"type":"boolean"},"engines":{"type":"array","items":{"type":"string"}},
      "voices":{"type":"array","items":{"type":"object","required":["gender","engine","native"],"properties":{"gender":{"type":"string"},"engine":{"type":"string"},"native":{"type":"boolean"}}}}}}}}}),
+ "CallbackDelivery":ok({"type":"object","required":["batch_id","batch_status","webhook_id","state","attempts","attempt_log"],"description":"Completion-callback delivery (CONTRACT.md §7). state is NOT_FINAL until the batch is final.","properties":{
+   "batch_id":{"type":"string"},"batch_status":{"type":"string","enum":["PENDING","IN_PROGRESS","COMPLETED","CANCELLED"]},
+   "webhook_id":nullable("string"),"state":{"type":"string","enum":["NOT_FINAL","PENDING","DELIVERED","EXHAUSTED","GONE","NO_TARGET"]},
+   "attempts":{"type":"integer"},"next_attempt_at":nullable("string"),"target_url":nullable("string"),"last_error":nullable("string"),"delivered_at":nullable("string"),
+   "attempt_log":{"type":"array","items":{"type":"object","required":["attempt_no","started_at","outcome"],"properties":{
+     "attempt_no":{"type":"integer"},"url":nullable("string"),"started_at":{"type":"string"},"http_status":nullable("integer"),
+     "latency_ms":nullable("integer"),"error":nullable("string"),"outcome":{"type":"string","enum":["DELIVERED","RETRY","EXHAUSTED","GONE","NO_TARGET"]}}}}}}),
  "Health":ok({"type":"object","required":["healthy"],"properties":{"healthy":{"type":"boolean"}}}),
 }
 def p(name, desc="", schema=None):
@@ -95,6 +102,10 @@ paths={
    "responses":{"200":resp("CSV",{"type":"string"},"text/csv"),**errs(401,404,500)}}},
  "/voicebot/v1/batch/{batch_id}/cancel":{"post":{"operationId":"cancelBatch","summary":"Cancel calls not yet dialed","security":sec,"parameters":[p("batch_id")],
    "responses":{"200":resp("Cancelled",ref("CancelResult")),**errs(401,404,500)}}},
+ "/voicebot/v1/batch/{batch_id}/callback":{"get":{"operationId":"batchCallback","summary":"Completion-callback delivery state and attempts","security":sec,"parameters":[p("batch_id")],
+   "responses":{"200":resp("Found",ref("CallbackDelivery")),**errs(401,404,500)}}},
+ "/voicebot/v1/batch/{batch_id}/callback/redeliver":{"post":{"operationId":"redeliverCallback","summary":"Send the completion callback again (same webhook-id)","security":sec,"parameters":[p("batch_id")],
+   "responses":{"200":resp("Scheduled",ref("CallbackDelivery")),**errs(401,404,422,500)}}},
  "/voicebot/v1/workflows":{
    "get":{"operationId":"listWorkflows","security":sec,"responses":{"200":resp("List",ref("WorkflowList")),**errs(401,500)}},
    "post":{"operationId":"createWorkflow","security":sec,"requestBody":{"required":True,"content":{"application/json":{"schema":ref("WorkflowInput")}}},

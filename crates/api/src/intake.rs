@@ -158,6 +158,12 @@ pub fn parse_request(body: &Value, cfg: &ApiConfig, voices: &Voices) -> Result<B
     {
         p.invalid("callback_url", why);
     }
+    if let Some(url) = &callback_url
+        && check_http_url(url).is_ok()
+        && let Err(why) = voicebot_callback::check_url(url, cfg.allow_private_callbacks)
+    {
+        p.invalid("callback_url", why.to_string());
+    }
     let caller_id = opt_string(&mut p, obj, "caller_id");
     let (mut not_before, mut not_after) = (None, None);
     match obj.get("schedule") {

@@ -41,6 +41,8 @@ pub struct ApiConfig {
     pub default_max_attempts: u32,
     /// Bytes per uploaded recording (default 20 MiB).
     pub max_audio_bytes: usize,
+    /// Accept callback URLs on loopback/private/link-local hosts (`callbacks.allow_private`).
+    pub allow_private_callbacks: bool,
 }
 
 impl Default for ApiConfig {
@@ -52,6 +54,7 @@ impl Default for ApiConfig {
             default_gender: "female".into(),
             default_max_attempts: 3,
             max_audio_bytes: 20 * 1024 * 1024,
+            allow_private_callbacks: false,
         }
     }
 }

@@ -28,6 +28,51 @@ pub struct Config {
     pub trunks: Vec<TrunkSection>,
     /// Retries, calling windows, node name.
     pub dialing: crate::dialing::DialingSection,
+    /// Completion-callback sender.
+    pub callbacks: CallbacksSection,
+}
+
+/// `[callbacks]`: the completion-callback sender (CONTRACT.md §7).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallbacksSection {
+    /// Accept and call URLs on loopback/private/link-local hosts (tests, the demo).
+    pub allow_private: bool,
+    /// Whole-request timeout per attempt.
+    pub timeout_seconds: f64,
+    /// Delay before each attempt; the first is when the batch becomes final.
+    pub schedule_seconds: Vec<f64>,
+    /// Relative jitter of each delay (0.1 = ±10 %).
+    pub jitter: f64,
+    /// How often an idle sender looks for due deliveries.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for CallbacksSection {
+    fn default() -> Self {
+        let s = voicebot_callback::schedule::STANDARD_SCHEDULE_SECONDS;
+        CallbacksSection {
+            allow_private: false,
+            timeout_seconds: 15.0,
+            schedule_seconds: s.iter().map(|x| *x as f64).collect(),
+            jitter: 0.1,
+            poll_interval_ms: 250,
+        }
+    }
+}
+
+impl CallbacksSection {
+    /// The sender's settings; `node` names this process in leases and attempt rows.
+    pub fn sender_config(&self, node: &str) -> voicebot_callback::SenderConfig {
+        voicebot_callback::SenderConfig {
+            node: node.to_string(),
+            timeout: std::time::Duration::from_secs_f64(self.timeout_seconds.max(0.001)),
+            schedule: voicebot_callback::RetrySchedule::from_seconds(&self.schedule_seconds, self.jitter),
+            allow_private: self.allow_private,
+            poll_interval: std::time::Duration::from_millis(self.poll_interval_ms.max(10)),
+            ..voicebot_callback::SenderConfig::default()
+        }
+    }
 }
 
 /// `[sip]`: our SIP and RTP sockets.
@@ -150,6 +195,7 @@ impl Default for Config {
             sip: SipSection::default(),
             trunks: vec![],
             dialing: crate::dialing::DialingSection::default(),
+            callbacks: CallbacksSection::default(),
         }
     }
 }
@@ -201,6 +247,7 @@ impl Config {
             default_gender: self.api.default_gender.to_ascii_lowercase(),
             default_max_attempts: self.api.max_attempts,
             max_audio_bytes: self.api.max_audio_bytes,
+            allow_private_callbacks: self.callbacks.allow_private,
         }
     }
 

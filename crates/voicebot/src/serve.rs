@@ -25,6 +25,9 @@ pub async fn run_until(
     let table = config.voice_table()?;
     let audio = voicebot_tts::AudioStore::open(&config.data_dir)
         .with_context(|| format!("opening the audio store in {}", config.data_dir.display()))?;
+    let callbacks =
+        voicebot_callback::Sender::new(store.clone(), config.callbacks.sender_config(&config.dialing.node))
+            .context("starting the callback sender")?;
     let state = voicebot_api::AppState {
         store,
         config: Arc::new(config.api_config()),
@@ -56,7 +59,9 @@ pub async fn run_until(
             None => Ok(()),
         }
     };
-    let (api, dialer) = tokio::join!(api, dialer);
+    // The callback sender stops between rounds; undelivered rows stay in the outbox.
+    let sender = std::sync::Arc::new(callbacks).run(stopped(stop_rx.clone()));
+    let (api, dialer, ()) = tokio::join!(api, dialer, sender);
     if let Some(d) = &dialing {
         d.telephony.shutdown().await;
     }

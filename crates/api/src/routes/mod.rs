@@ -2,6 +2,7 @@
 
 mod audio;
 mod batches;
+mod callbacks;
 mod calls;
 mod dnc;
 mod meta;
@@ -67,6 +68,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/batch/{batch_id}/calls", get(batches::calls))
         .route("/batch/{batch_id}/calls.csv", get(batches::calls_csv))
         .route("/batch/{batch_id}/cancel", post(batches::cancel))
+        .route("/batch/{batch_id}/callback", get(callbacks::status))
+        .route("/batch/{batch_id}/callback/redeliver", post(callbacks::redeliver))
         .route("/workflows", get(workflows::list).post(workflows::create))
         .route("/workflows/{workflow_id}", get(workflows::get).put(workflows::put).delete(workflows::delete))
         .route("/voices", get(meta::voices))

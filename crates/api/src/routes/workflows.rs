@@ -72,6 +72,11 @@ async fn save(
 ) -> Result<(bool, WorkflowRow), ApiError> {
     let body = json_body(headers, body, state.config.max_body_bytes).await?;
     let wf = parse_workflow(&body)?;
+    if let Some(url) = &wf.call_back_url
+        && let Err(why) = voicebot_callback::check_url(url, state.config.allow_private_callbacks)
+    {
+        return Err(ApiError::unprocessable("call_back_url", why.to_string()));
+    }
     check_audio(state, &wf).await?;
     let now = now_micros();
     let row = WorkflowRow {

@@ -243,3 +243,114 @@ pub fn count_rows(db: &Path, table: &str) -> i64 {
         n
     })
 }
+
+/// A completion-callback receiver: `tests/receivers/webhook_receiver.py` (PyPI
+/// `standardwebhooks`) on 127.0.0.1, answering per request from `plan` (e.g. `"500,timeout,200"`)
+/// and logging one JSON line per request.
+pub struct Receiver {
+    child: Child,
+    pub port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Receiver {
+    pub fn start(secret: &str, plan: &str) -> Receiver {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("requests.jsonl");
+        std::fs::write(&log, "").expect("log");
+        let script = format!("{}/tests/receivers/webhook_receiver.py", env!("CARGO_MANIFEST_DIR"));
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .arg(secret)
+            .arg(plan)
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 (scripts/test.sh installs standardwebhooks)");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("receiver port");
+        let port = line.trim().parse().unwrap_or_else(|_| panic!("receiver did not start: {line:?}"));
+        Receiver { child, port, log, _dir: dir }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    /// Requests received so far, oldest first.
+    pub fn requests(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Waits until at least `n` requests arrived (panics after `secs`).
+    pub fn wait_for(&self, n: usize, secs: u64) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let got = self.requests();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(Instant::now() < deadline, "receiver got {} of {n} requests: {got:?}", got.len());
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Config for callback tests: private targets allowed, a short retry schedule.
+pub fn fast_callbacks_toml(schedule: &str) -> String {
+    format!(
+        "[callbacks]\nallow_private = true\ntimeout_seconds = 1.0\nschedule_seconds = {schedule}\njitter = 0.0\npoll_interval_ms = 50\n"
+    )
+}
+
+impl Server {
+    /// Posts a batch (optionally with a `callback_url`) and cancels it, so it is final
+    /// (`CANCELLED`) through the real API; returns its id.
+    pub fn final_batch(&self, key: &str, callback_url: Option<&str>) -> String {
+        let mut body = seed_batch();
+        if let Some(url) = callback_url {
+            body["callback_url"] = Value::from(url);
+        }
+        let (code, v) = self.post(key, "/voicebot/v1/call", &body);
+        assert_eq!(code, 200, "{v}");
+        let id = v["data"]["batch_id"].as_str().expect("batch_id").to_string();
+        let (code, v) = self.post(key, &format!("/voicebot/v1/batch/{id}/cancel"), &Value::Null);
+        assert_eq!(code, 200, "{v}");
+        assert_eq!(v["data"]["status"], "CANCELLED", "{v}");
+        id
+    }
+
+    /// `GET /batch/{id}/callback` data.
+    pub fn callback(&self, key: &str, batch_id: &str) -> Value {
+        let (code, v) = self.get(key, &format!("/voicebot/v1/batch/{batch_id}/callback"));
+        assert_eq!(code, 200, "{v}");
+        v["data"].clone()
+    }
+
+    /// Waits until the batch's callback reaches `state` with at least `attempts` attempts.
+    pub fn wait_callback(&self, key: &str, batch_id: &str, state: &str, attempts: u64, secs: u64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let d = self.callback(key, batch_id);
+            if d["state"] == state && d["attempts"].as_u64().unwrap_or(0) >= attempts {
+                return d;
+            }
+            assert!(Instant::now() < deadline, "callback never reached {state}/{attempts}: {d}");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
