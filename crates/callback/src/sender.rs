@@ -148,43 +148,71 @@ impl Sender {
         Ok(Sender { store, client, config })
     }
 
-    /// Runs until `shutdown` resolves: claim, send, record, repeat.
+    /// Runs until `shutdown` resolves: claims due deliveries while fewer than `batch_size` are
+    /// in flight, sends each in its own task (a slow receiver holds one slot, not the round),
+    /// records it. On shutdown, waits up to one timeout for requests in flight; anything cut
+    /// short is claimed again when its lease expires.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let slots = self.config.batch_size.max(1);
+        let permits = Arc::new(tokio::sync::Semaphore::new(slots as usize));
         loop {
-            let busy = match self.tick().await {
-                Ok(n) => n >= self.config.batch_size as usize,
+            let free = u32::try_from(permits.available_permits()).unwrap_or(slots);
+            let claimed = if free == 0 { Ok(vec![]) } else { self.claim(free).await };
+            let full = match claimed {
+                Ok(claims) => {
+                    let n = claims.len();
+                    for claim in claims {
+                        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else { return };
+                        let me = Arc::clone(&self);
+                        tokio::spawn(async move {
+                            me.deliver_logged(&claim).await;
+                            drop(permit);
+                        });
+                    }
+                    free > 0 && n == free as usize
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "callback sender round failed");
+                    tracing::warn!(error = %e, "claiming callbacks failed");
                     false
                 }
             };
-            let pause = if busy { Duration::ZERO } else { self.config.poll_interval };
+            let pause = if full { Duration::from_millis(1) } else { self.config.poll_interval };
             tokio::select! {
-                _ = &mut shutdown => return,
+                _ = &mut shutdown => break,
                 _ = tokio::time::sleep(pause) => {}
             }
         }
+        let drain = permits.acquire_many(slots);
+        let _ = tokio::time::timeout(self.config.timeout + Duration::from_secs(1), drain).await;
     }
 
-    /// One round: claims due deliveries and sends them concurrently; returns how many.
-    pub async fn tick(self: &Arc<Self>) -> Result<usize, SenderError> {
+    /// Claims up to `limit` due deliveries under a lease covering one request and its record.
+    async fn claim(&self, limit: u32) -> Result<Vec<CallbackClaim>, SenderError> {
         let now = now_micros();
-        let lease = (self.config.timeout + Duration::from_secs(60)).as_micros() as i64;
-        let claims =
-            self.store.claim_callbacks(&self.config.node, now, now + lease, self.config.batch_size).await?;
+        let lease =
+            i64::try_from((self.config.timeout + Duration::from_secs(60)).as_micros()).unwrap_or(i64::MAX);
+        Ok(self.store.claim_callbacks(&self.config.node, now, now.saturating_add(lease), limit).await?)
+    }
+
+    /// One round, for tests and tools: claims due deliveries, sends them concurrently, waits
+    /// for all; returns how many were claimed.
+    pub async fn tick(self: &Arc<Self>) -> Result<usize, SenderError> {
+        let claims = self.claim(self.config.batch_size).await?;
         let n = claims.len();
         let mut tasks = tokio::task::JoinSet::new();
         for claim in claims {
             let me = Arc::clone(self);
-            tasks.spawn(async move {
-                if let Err(e) = me.deliver(&claim).await {
-                    tracing::warn!(webhook_id = %claim.id, error = %e, "callback delivery failed");
-                }
-            });
+            tasks.spawn(async move { me.deliver_logged(&claim).await });
         }
         while tasks.join_next().await.is_some() {}
         Ok(n)
+    }
+
+    async fn deliver_logged(&self, claim: &CallbackClaim) {
+        if let Err(e) = self.deliver(claim).await {
+            tracing::warn!(webhook_id = %claim.id, error = %e, "callback delivery failed");
+        }
     }
 
     /// One attempt for a claimed delivery, recorded.
