@@ -170,4 +170,46 @@ mod tests {
         l.release();
         assert_eq!(l.live(), 0, "release never underflows");
     }
+
+    /// The async pattern the dialer uses (sleep until the bucket's answer), on tokio's
+    /// paused clock: 20 tasks contending for a 5 CPS trunk with 3 slots.
+    #[tokio::test(start_paused = true)]
+    async fn contending_tasks_keep_both_limits() {
+        use std::sync::{Arc, Mutex};
+        let limiter = Arc::new(Mutex::new(TrunkLimiter::new(5.0, 3)));
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let start = tokio::time::Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (limiter, sent) = (limiter.clone(), sent.clone());
+            tasks.push(tokio::spawn(async move {
+                while !limiter.lock().unwrap().try_acquire() {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                loop {
+                    let now = tokio::time::Instant::now();
+                    let answer = limiter.lock().unwrap().try_send(now.into_std());
+                    match answer {
+                        Ok(()) => break,
+                        Err(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+                    }
+                }
+                sent.lock().unwrap().push(tokio::time::Instant::now());
+                tokio::time::sleep(Duration::from_secs(1)).await; // the call
+                limiter.lock().unwrap().release();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let mut sent = sent.lock().unwrap().clone();
+        sent.sort();
+        assert_eq!(sent.len(), 20);
+        for w in sent.windows(2) {
+            assert!(w[1] - w[0] >= Duration::from_millis(200), "CPS");
+        }
+        // 3 slots, 1 s calls: 20 calls need at least 6 full rounds.
+        assert!(sent[19] - start >= Duration::from_secs(6), "concurrency");
+        assert_eq!(limiter.lock().unwrap().live(), 0);
+    }
 }
