@@ -303,6 +303,22 @@ mod tests {
     }
 
     #[test]
+    fn callbacks_section() {
+        let d = Config::default().callbacks.sender_config("n");
+        assert_eq!(d.timeout, std::time::Duration::from_secs(15));
+        assert_eq!(d.schedule.delays.len(), 10);
+        assert!(!d.allow_private && !Config::default().api_config().allow_private_callbacks);
+        let c: Config = toml::from_str(
+            "[callbacks]\nallow_private = true\ntimeout_seconds = 1.5\nschedule_seconds = [0, 0.5]\n",
+        )
+        .unwrap();
+        let s = c.callbacks.sender_config("n");
+        assert_eq!(s.timeout, std::time::Duration::from_millis(1500));
+        assert_eq!(s.schedule.delays, [std::time::Duration::ZERO, std::time::Duration::from_millis(500)]);
+        assert!(s.allow_private && c.api_config().allow_private_callbacks);
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
     }

@@ -200,3 +200,17 @@ fn private_targets_refused_and_redirects_not_followed() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(target.requests().is_empty(), "the redirect was followed: {:?}", target.requests());
 }
+
+/// `Retry-After` from the receiver is a floor on the next delay (schedule says 0.2 s here).
+#[test]
+fn retry_after_is_honoured() {
+    let server = Server::start_with(&fast_callbacks_toml("[0, 0.2, 0.2]"));
+    let a = server.create_integrator("A");
+    server.put_seed_workflow(&a.key);
+    let receiver = Receiver::start(&a.secret, "503retry=2,200");
+    let batch = server.final_batch(&a.key, Some(&receiver.url()));
+    server.wait_callback(&a.key, &batch, "DELIVERED", 2, 20);
+    let got = receiver.requests();
+    let gap = got[1]["received_at"].as_f64().unwrap() - got[0]["received_at"].as_f64().unwrap();
+    assert!(gap >= 1.9, "second attempt {gap:.2} s after a Retry-After: 2");
+}
