@@ -216,6 +216,40 @@ async fn wait_for(
     }
 }
 
+/// Tells a stale `PlaybackFinished` (of a prompt stopped by barge-in, already queued when
+/// the stop reached the driver) from the finish of the prompt started right after the stop.
+/// Only finishes arriving shortly after a stop and well before the new prompt could have
+/// played are stale, so a genuine finish is never dropped.
+#[derive(Debug, Default)]
+struct PlaybackTrack {
+    stopped_at: Option<Instant>,
+    /// Start and length of the prompt now playing.
+    playing: Option<(Instant, std::time::Duration)>,
+}
+
+/// How long after a stop a queued finish of the stopped prompt may still arrive.
+const STALE_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
+
+impl PlaybackTrack {
+    fn started(&mut self, now: Instant, samples: usize) {
+        self.playing = Some((now, std::time::Duration::from_micros(samples as u64 * 125)));
+    }
+
+    fn stopped(&mut self, now: Instant) {
+        self.stopped_at = Some(now);
+        self.playing = None;
+    }
+
+    fn is_stale(&self, now: Instant) -> bool {
+        match (self.stopped_at, self.playing) {
+            (Some(stop), Some((start, len))) => {
+                now.duration_since(stop) < STALE_WINDOW && start >= stop && now < start + len / 2
+            }
+            _ => false,
+        }
+    }
+}
+
 /// How an attempt ended, as far as the dialer counts it.
 struct Ended {
     outcome: Outcome,
@@ -238,6 +272,7 @@ async fn drive(
     let mut guard = Instant::now() + ring_timeout + s.config.hangup_grace;
     let mut answered: Option<(Instant, i64)> = None;
     let mut we_hung_up = false;
+    let mut playback = PlaybackTrack::default();
     let mut guard_fired = false;
     let ended = loop {
         let deadline = runner.poll_timeout().map(Instant::from_std).map_or(guard, |d| d.min(guard));
@@ -262,6 +297,9 @@ async fn drive(
                         });
                     }
                     Some(CallEvent::Digit(d)) => runner.digit(now.into_std(), d),
+                    Some(CallEvent::PlaybackFinished) if playback.is_stale(now) => {
+                        tracing::debug!("finish of a stopped prompt ignored");
+                    }
                     Some(CallEvent::PlaybackFinished) => runner.playback_finished(now.into_std()),
                 }
             }
@@ -283,10 +321,16 @@ async fn drive(
         while let Some(action) = runner.poll() {
             match action {
                 Action::Play(p) => match prompts.get(&p) {
-                    Some(pcm) => session.play(pcm.clone()),
+                    Some(pcm) => {
+                        playback.started(Instant::now(), pcm.len());
+                        session.play(pcm.clone());
+                    }
                     None => session.hangup(),
                 },
-                Action::StopPlayback => session.stop_playback(),
+                Action::StopPlayback => {
+                    playback.stopped(Instant::now());
+                    session.stop_playback();
+                }
                 Action::Hangup if !we_hung_up => {
                     session.hangup();
                     we_hung_up = true;

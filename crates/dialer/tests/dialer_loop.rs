@@ -323,3 +323,30 @@ async fn two_nodes_on_one_database_never_dial_a_call_twice() {
     let p = db.store.batch_progress("b1").await.unwrap();
     assert_eq!(p.completed, 10);
 }
+
+#[tokio::test]
+async fn finish_of_a_stopped_prompt_does_not_skip_the_next_one() {
+    let db = db().await;
+    let clock = TestClock::at(NOON);
+    let wf = serde_json::json!({"name": "s", "steps": [
+        {"say": "s".repeat(400)},
+        {"say": "t".repeat(400)},
+        {"gather": {"prompt": "Press 1", "options": {"1": "a"}, "timeout_seconds": 1, "attempts": 1}}
+    ]});
+    batch(&db.store, "b1", wf, &[("+2348000000001", "Ada")], 1, clock.now_micros()).await;
+    let ms = Duration::from_millis;
+    // '5' during the first say: barge-in moves on to the second say.
+    let scripts = [("+2348000000001", Script::Answer { after: ms(10), press: Some((ms(100), '5')) })];
+    let phones = Phones::new(db.store.clone(), &scripts);
+    let run = start(config("n1", 10.0, 5), &db.store, &phones, Arc::new(Voices::default()), clock);
+    until_final(&db.store, "b1").await;
+    run.stop().await;
+    let plays = phones.plays.lock().unwrap().clone();
+    assert_eq!(plays.iter().map(|p| p.1).collect::<Vec<_>>(), [3200, 3200, 56]);
+    assert!(
+        plays[2].0 - plays[1].0 >= ms(350),
+        "second say played to its end: {:?}",
+        plays[2].0 - plays[1].0
+    );
+    assert_eq!(call(&db.store, "b1-c0").await.status, CallStatus::Completed);
+}

@@ -52,6 +52,8 @@ pub struct Phones {
     pub placed: Mutex<Vec<Placed>>,
     pub live: Arc<AtomicU32>,
     pub max_live: Arc<AtomicU32>,
+    /// Every prompt handed to a session: when, and how many samples.
+    pub plays: Arc<Mutex<Vec<(Instant, usize)>>>,
 }
 
 impl Phones {
@@ -62,6 +64,7 @@ impl Phones {
             placed: Mutex::new(Vec::new()),
             live: Arc::new(AtomicU32::new(0)),
             max_live: Arc::new(AtomicU32::new(0)),
+            plays: Arc::new(Mutex::new(Vec::new())),
         })
     }
 
@@ -77,6 +80,7 @@ impl Phones {
 struct Session {
     cmds: mpsc::UnboundedSender<Cmd>,
     events: mpsc::UnboundedReceiver<CallEvent>,
+    plays: Arc<Mutex<Vec<(Instant, usize)>>>,
 }
 
 #[async_trait]
@@ -85,6 +89,7 @@ impl CallSession for Session {
         self.events.recv().await
     }
     fn play(&mut self, pcm: Pcm) {
+        self.plays.lock().unwrap().push((Instant::now(), pcm.len()));
         let _ = self.cmds.send(Cmd::Play(pcm.len()));
     }
     fn stop_playback(&mut self) {
@@ -119,7 +124,7 @@ impl CallPlacer for Phones {
             phone(script, req.ring_timeout, cmd_rx, ev_tx).await;
             live.fetch_sub(1, Ordering::SeqCst);
         });
-        Ok(Box::new(Session { cmds: cmd_tx, events: ev_rx }))
+        Ok(Box::new(Session { cmds: cmd_tx, events: ev_rx, plays: self.plays.clone() }))
     }
 }
 
@@ -161,7 +166,13 @@ async fn phone(
                     let len = Duration::from_micros(samples as u64 * 125);
                     playback_end = Some(playback_end.unwrap_or_else(Instant::now).max(Instant::now()) + len);
                 }
-                Some(Cmd::Stop) => playback_end = None,
+                Some(Cmd::Stop) => {
+                    // Worst case of a real driver: the stopped prompt's finish was already
+                    // queued when the stop arrived.
+                    if playback_end.take().is_some() {
+                        let _ = events.send(CallEvent::PlaybackFinished);
+                    }
+                }
                 Some(Cmd::Hangup) | None => {
                     let _ = events.send(end(Outcome::Answered, 200));
                     return;
