@@ -96,7 +96,8 @@ pub(crate) struct Seen {
     pub(crate) active: AtomicUsize,
 }
 
-/// A running virtual phone.
+/// A running virtual phone. Dropping the handle (or [`PhoneHandle::shutdown`]) hangs up every call, writes
+/// their records and stops the phone: keep it alive as long as the phone should answer.
 pub struct PhoneHandle {
     local_addr: SocketAddr,
     records: watch::Receiver<Vec<PhoneCallRecord>>,
