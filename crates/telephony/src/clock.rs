@@ -31,7 +31,6 @@ use crate::call::CallEvent;
 
 /// Slots per 20 ms frame period (1 ms each).
 pub const SLOTS: usize = 20;
-const SLOT: Duration = Duration::from_millis(1);
 /// Datagrams read from one socket per full drain (a flood cannot starve the other calls).
 const MAX_READS: usize = 32;
 /// A peer sends one packet per 20 ms, so most visits read just one datagram and skip the read that would
@@ -224,7 +223,7 @@ impl Clock {
                     Err(mpsc::TryRecvError::Disconnected) => return,
                 }
             }
-            let due = self.epoch + SLOT * self.tick as u32;
+            let due = self.epoch + Duration::from_millis(self.tick);
             let now = Instant::now();
             if due > now {
                 // Sleep until the slot, but wake for commands: a new call or a barge-in need not wait.
@@ -327,7 +326,7 @@ impl Clock {
         // First frame: the next instant of the stream's slot at least one slot ahead of the clock.
         let base = self.tick + 1;
         let offset = (stream.slot as u64 + SLOTS as u64 - base % SLOTS as u64) % SLOTS as u64;
-        let start = self.epoch + SLOT * (base + offset) as u32;
+        let start = self.epoch + Duration::from_millis(base + offset);
         stream.sending =
             Some(Sending { sender: RtpSender::new(config, start), peer, playing: false, notify });
         for cmd in std::mem::take(&mut stream.pending) {
