@@ -416,3 +416,72 @@ fn receive_all(s: &mut Stream, now: Instant, buf: &mut [u8], tally: &mut Tally) 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use voicebot_media::Codec;
+
+    use super::*;
+
+    fn socket() -> (UdpSocket, SocketAddr) {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let a = s.local_addr().expect("addr");
+        (s, a)
+    }
+
+    /// One stream on a real clock: paced at 50 pps towards its peer, prompt end reported, a digit sent by
+    /// the peer heard, and its counters handed back on close.
+    #[tokio::test]
+    async fn stream_sends_paced_frames_reports_playback_end_and_hears_a_digit() {
+        let clock = ClockHandle::spawn("test");
+        let (ours, our_addr) = socket();
+        ours.set_nonblocking(true).expect("nonblocking");
+        let (peer, _) = socket();
+        peer.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = heard.clone();
+        let on_digit: DigitSink = Box::new(move |d, s| sink.lock().expect("lock").push((d, s)));
+        let recv = RecvSetup { inband_dtmf: false, record_limit: 0, on_digit: Some(on_digit) };
+        clock.send(ClockCommand::Open { id: 1, socket: ours, recv });
+        clock.send(ClockCommand::Play { id: 1, pcm: vec![1000i16; 1600].into() }); // 200 ms, before Start
+        let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+        let peer_addr = peer.local_addr().expect("addr");
+        let config = SenderConfig::new(Codec::Pcmu);
+        clock.send(ClockCommand::Start { id: 1, peer: peer_addr, config, notify: Some(tx) });
+
+        let started = Instant::now();
+        let mut buf = [0u8; 2048];
+        let mut frames = 0;
+        while started.elapsed() < Duration::from_millis(500) {
+            if peer.recv_from(&mut buf).is_ok() {
+                frames += 1;
+            }
+        }
+        assert!((12..=27).contains(&frames), "{frames} frames in 500 ms (50 pps expected)");
+        let ev = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("in time");
+        assert_eq!(ev, Some(CallEvent::PlaybackFinished));
+
+        let mut far = RtpSender::new(SenderConfig::new(Codec::Pcmu), started);
+        far.send_digit(Digit::D5, Duration::from_millis(100));
+        for k in 0..12u32 {
+            while let Some(p) = far.poll_transmit(started + FRAME * k) {
+                peer.send_to(&p, our_addr).expect("send");
+            }
+        }
+        let until = Instant::now() + Duration::from_secs(5);
+        while heard.lock().expect("lock").is_empty() && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let digits = heard.lock().expect("lock").clone();
+        assert!(matches!(digits.as_slice(), [(Digit::D5, DigitSource::Rfc4733 { .. })]), "{digits:?}");
+        let received = clock.close(1).await;
+        assert!(received.stats.packets_received >= 12, "{:?}", received.stats);
+        let stats = clock.stats();
+        assert_eq!(stats.streams, 0);
+        assert!(stats.packets_sent >= frames, "{stats:?}");
+    }
+
+    const FRAME: Duration = Duration::from_millis(20);
+}
