@@ -4,7 +4,8 @@
 //! seed's workflow, posts the seed's batch plus a few numbers that show the other outcomes
 //! (busy, no answer, option 2 pressed with in-band tones, no key pressed), shows progress,
 //! prints the final batch result and where each answered call's recording is (what the
-//! patient heard). Everything stays under `./voicebot-demo/`.
+//! patient heard), and the signed completion callback a local receiver got and verified.
+//! Everything stays under `./voicebot-demo/`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -59,6 +60,7 @@ fn demo_config(dir: &std::path::Path, listen: SocketAddr, phone: SocketAddr) -> 
     config.dialing.retry_no_answer_seconds = 3;
     config.dialing.retry_failed_seconds = 3;
     config.dialing.poll_interval_ms = 200;
+    config.callbacks.allow_private = true; // the receiver is on loopback
     config.trunks = vec![TrunkSection {
         name: "virtual-phone".into(),
         uri: format!("sip:{phone}"),
@@ -71,6 +73,37 @@ fn demo_config(dir: &std::path::Path, listen: SocketAddr, phone: SocketAddr) -> 
         ring_timeout_seconds: 8,
     }];
     config
+}
+
+/// A completion-callback receiver on loopback that checks the Standard Webhooks signature.
+struct Receiver {
+    url: String,
+    got: tokio::sync::mpsc::UnboundedReceiver<(bool, String, Value)>,
+}
+
+async fn start_receiver(secret: &str) -> anyhow::Result<Receiver> {
+    use axum::http::{HeaderMap, StatusCode};
+    let secret =
+        voicebot_callback::signing::Secret::parse(secret).map_err(|e| anyhow::anyhow!("secret: {e}"))?;
+    let (tx, got) = tokio::sync::mpsc::unbounded_channel();
+    let handler = move |headers: HeaderMap, body: axum::body::Bytes| {
+        let (secret, tx) = (secret.clone(), tx.clone());
+        async move {
+            let h =
+                |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+            let (id, ts) = (h("webhook-id"), h("webhook-timestamp").parse::<i64>().unwrap_or_default());
+            let expected = secret.sign(&id, ts, &body);
+            let verified = h("webhook-signature").split(' ').any(|sig| sig == expected);
+            let payload = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let _ = tx.send((verified, id, payload));
+            StatusCode::OK
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hooks/voicebot", listener.local_addr()?);
+    let app = axum::Router::new().route("/hooks/voicebot", axum::routing::post(handler));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(Receiver { url, got })
 }
 
 fn progress(report: &Value) -> (usize, usize) {
@@ -98,11 +131,13 @@ pub async fn run(dir: PathBuf) -> anyhow::Result<()> {
     let config = demo_config(&dir, listen, phone.local_addr());
     let store = config.open_store().await?;
     let api_key = new_api_key();
+    let signing_secret = new_signing_secret();
+    let mut receiver = start_receiver(&signing_secret).await?;
     let integrator = voicebot_store::Integrator {
         id: uuid::Uuid::new_v4().to_string(),
         name: "Demo Clinic".into(),
-        callback_url: None,
-        signing_secret: new_signing_secret(),
+        callback_url: Some(receiver.url.clone()),
+        signing_secret,
         previous_signing_secret: None,
         previous_secret_expires_at: None,
         created_at: voicebot_store::now_micros(),
@@ -157,7 +192,17 @@ pub async fn run(dir: PathBuf) -> anyhow::Result<()> {
         }
         anyhow::ensure!(started.elapsed() < Duration::from_secs(180), "batch did not finish in 3 minutes");
     };
-    println!("\nGET /voicebot/v1/batch/{batch_id} →\n{}", serde_json::to_string_pretty(&report["data"])?);
+    let (verified, webhook_id, payload) = tokio::time::timeout(Duration::from_secs(30), receiver.got.recv())
+        .await
+        .context("no completion callback within 30 s")?
+        .context("receiver stopped")?;
+    println!(
+        "\nCompletion callback received at {} (webhook-id {webhook_id}), signature verified: {verified}",
+        receiver.url
+    );
+    println!("{}", serde_json::to_string_pretty(&payload)?);
+    anyhow::ensure!(verified, "the callback's signature did not verify");
+    anyhow::ensure!(payload == report["data"], "callback payload differs from GET /batch/{batch_id}");
     println!("\nWhat each answered call heard (8 kHz WAV):");
     for rec in phone.records().iter().filter(|r| r.answered) {
         if let Some(wav) = &rec.wav {

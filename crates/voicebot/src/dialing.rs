@@ -92,7 +92,8 @@ fn outcome(o: tel::Outcome) -> Outcome {
         tel::Outcome::NoAnswer => Outcome::NoAnswer,
         tel::Outcome::InvalidNumber => Outcome::InvalidNumber,
         tel::Outcome::Rejected => Outcome::Rejected,
-        // Cancelled means we hung up before an answer (drain, cancel): not the callee's doing.
+        // We hung up before an answer: the dialer's own ring guard fired, i.e. nobody answered.
+        tel::Outcome::Cancelled => Outcome::NoAnswer,
         _ => Outcome::Failed,
     }
 }
