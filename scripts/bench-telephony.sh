@@ -6,8 +6,10 @@
 #     count as late). Target: < 0.5 % late.
 #  2. call set-ups per second against one sipp UAS (`sipp -sn uas`): our UAC ($SETUP_CALLS calls, at most
 #     $IN_FLIGHT at once, hang up on answer), then sipp's own UAC (`sipp -sn uac`) against the same UAS.
-# Env: CONC, HOLD (s), SETUP_CALLS, IN_FLIGHT, NICE (e.g. -10: run our process at that nice level, as a
-# media server would be deployed; needs root), BENCH_INBAND=0 (no in-band DTMF detector).
+# Env: CONC, HOLD (s), SETUP_CALLS, IN_FLIGHT, NICE (e.g. -10: run our process at that nice level; needs
+# root), CHRT (e.g. 10: run it SCHED_FIFO at that priority, as a media server is deployed; needs root; our
+# threads sleep between slots, so this only shields them from other work), BENCH_INBAND=0 (no in-band
+# DTMF detector).
 # Output: one JSON line per measurement, then the machine's load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,7 @@ HOLD="${HOLD:-15}"
 SETUP_CALLS="${SETUP_CALLS:-5000}"
 IN_FLIGHT="${IN_FLIGHT:-200}"
 NICE="${NICE:-0}"
+CHRT="${CHRT:-0}"
 TARGET="${CARGO_TARGET_DIR:-target}"
 
 command -v sipp >/dev/null || { echo "sipp is missing: apt-get install -y sip-tester" >&2; exit 1; }
@@ -26,12 +29,16 @@ cargo build -q --release -p voicebot-telephony --example bench
 BIN="$(pwd)/$TARGET/release/examples/bench"
 [ -x "$BIN" ] || BIN="$TARGET/release/examples/bench"
 
-run() { if [ "$NICE" != "0" ]; then nice -n "$NICE" "$@"; else "$@"; fi; }
+run() {
+  if [ "$CHRT" != "0" ]; then chrt -f "$CHRT" "$@"
+  elif [ "$NICE" != "0" ]; then nice -n "$NICE" "$@"
+  else "$@"; fi
+}
 free_port() {
   python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-echo "# nproc=$(nproc) loadavg before: $(cut -d' ' -f1-3 /proc/loadavg) nice=$NICE"
+echo "# nproc=$(nproc) loadavg before: $(cut -d' ' -f1-3 /proc/loadavg) nice=$NICE chrt=$CHRT"
 for n in $CONC; do
   run timeout 300 "$BIN" concurrent "$n" "$HOLD"
   echo "# loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
