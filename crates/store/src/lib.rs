@@ -14,6 +14,9 @@ mod callback;
 mod dialer;
 mod error;
 mod model;
+mod postgres;
+mod postgres_callback;
+mod postgres_dialer;
 pub mod report;
 pub mod secrets;
 mod sqlite;
@@ -26,6 +29,7 @@ pub use callback::*;
 pub use dialer::*;
 pub use error::StoreError;
 pub use model::*;
+pub use postgres::{DEFAULT_POOL_SIZE, PgStore};
 pub use sqlite::SqliteStore;
 
 /// Result of store operations.
@@ -37,11 +41,16 @@ pub fn now_micros() -> i64 {
     i64::try_from(since.as_micros()).unwrap_or(i64::MAX)
 }
 
-/// Opens the store named by a database URL (`sqlite://path` or `sqlite::memory:`) and
-/// brings its schema up to date.
+/// Opens the store named by a database URL (`sqlite://path`, `sqlite::memory:`, or
+/// `postgres://user@host/db` for a fleet) and brings its schema up to date.
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let store = SqliteStore::open(url).await?;
+        store.migrate().await?;
+        return Ok(std::sync::Arc::new(store));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = PgStore::open(url).await?;
         store.migrate().await?;
         return Ok(std::sync::Arc::new(store));
     }

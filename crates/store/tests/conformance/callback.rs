@@ -1,55 +1,9 @@
-//! Callback outbox against a real SQLite file: the trigger writes one row when a batch
-//! becomes final, claims take a lease, attempts are fenced, redeliver keeps the id.
+//! Callback outbox: the trigger writes one row when a batch becomes final, claims take a
+//! lease, attempts are fenced, redeliver keeps the id.
 
 use voicebot_store::*;
 
-const S: i64 = 1_000_000;
-
-async fn db() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let store = SqliteStore::open(&url).await.unwrap();
-    store.migrate().await.unwrap();
-    for id in ["int-1", "int-2"] {
-        let i = Integrator {
-            id: id.into(),
-            name: "Clinic".into(),
-            callback_url: None,
-            signing_secret: "whsec_x".into(),
-            previous_signing_secret: None,
-            previous_secret_expires_at: None,
-            created_at: 0,
-        };
-        store.create_integrator(&i, &format!("hash-{id}")).await.unwrap();
-    }
-    (dir, store)
-}
-
-async fn batch(store: &SqliteStore, id: &str) {
-    let b = NewBatch {
-        id: id.into(),
-        integrator_id: "int-1".into(),
-        workflow_id: "wf".into(),
-        workflow: "{}".into(),
-        tts_voice_accent: "english".into(),
-        tts_voice_gender: "female".into(),
-        callback_url: None,
-        caller_id: None,
-        not_before: None,
-        not_after: None,
-        max_attempts: 1,
-        backoff_seconds: None,
-        created_at: 0,
-        idempotency: None,
-        calls: vec![NewCall {
-            id: format!("{id}-c0"),
-            phone_number: "+2348000000001".into(),
-            user_tag_identifiers: "{}".into(),
-            workflow_variables: "{}".into(),
-        }],
-    };
-    store.create_batch(&b).await.unwrap();
-}
+use crate::support::{Db, S, batch};
 
 fn record(claim: &CallbackClaim, node: &str, next: CallbackNext, now: i64) -> CallbackAttemptRecord {
     CallbackAttemptRecord {
@@ -65,10 +19,8 @@ fn record(claim: &CallbackClaim, node: &str, next: CallbackNext, now: i64) -> Ca
     }
 }
 
-#[tokio::test]
-async fn final_batch_gets_one_outbox_row_and_lease_fences_senders() {
-    let (_dir, store) = db().await;
-    batch(&store, "b1").await;
+async fn final_batch_gets_one_outbox_row_and_lease_fences_senders(store: Db) {
+    batch(&store, "b1", &["+2348000000001"], 1, None).await;
     assert!(store.callback_delivery("int-1", "b1").await.unwrap().is_none(), "not final yet");
     assert!(store.claim_callbacks("a", 10 * S, 20 * S, 10).await.unwrap().is_empty());
 
@@ -125,3 +77,5 @@ async fn final_batch_gets_one_outbox_row_and_lease_fences_senders() {
     let d = store.callback_delivery("int-1", "b1").await.unwrap().unwrap();
     assert_eq!((d.state, d.attempts, d.delivered_at), (CallbackState::Delivered, 3, Some(102 * S)));
 }
+
+conformance!(final_batch_gets_one_outbox_row_and_lease_fences_senders,);
