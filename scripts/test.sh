@@ -33,6 +33,28 @@ if [ -n "$need_py" ]; then
   pip3 install -q $need_py || pip3 install -q --break-system-packages $need_py
 fi
 
+# PostgreSQL for the store conformance suite (issue 8): install on a fresh machine, start the
+# cluster if it does not answer. Idempotent. Tests read VOICEBOT_TEST_POSTGRES_URL.
+if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  echo "== installing postgresql"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql
+  # Fresh cluster: trust loopback TCP (as on the CI machine) and create database `test`.
+  hba="/etc/postgresql/$(ls /etc/postgresql | head -1)/main/pg_hba.conf"
+  $SUDO sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+  fresh_pg=1
+fi
+if ! pg_isready -q -h 127.0.0.1; then
+  echo "== starting PostgreSQL"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
+fi
+if [ "${fresh_pg:-0}" = "1" ]; then
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main reload
+  psql -h 127.0.0.1 -U postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1 \
+    || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test"
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
