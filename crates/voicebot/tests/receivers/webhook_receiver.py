@@ -124,8 +124,12 @@ class Handler(BaseHTTPRequestHandler):
             pass  # the sender gave up (timeout)
 
 
+class Server(ThreadingHTTPServer):
+    request_queue_size = 512  # the default backlog of 5 drops SYNs from a concurrent sender
+
+
 def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     print(server.server_address[1], flush=True)
     server.serve_forever()
