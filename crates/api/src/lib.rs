@@ -70,6 +70,14 @@ pub struct AppState {
     pub voices: Arc<Voices>,
     /// Uploaded recordings (`play` steps).
     pub audio: Arc<voicebot_tts::AudioStore>,
+    /// Told about every new batch after it is committed (the binary pre-renders its prompts).
+    pub batch_hook: Option<Arc<dyn BatchHook>>,
+}
+
+/// Something to do once a batch is durably stored; must not block (spawn work instead).
+pub trait BatchHook: Send + Sync + 'static {
+    /// The batch and its calls, exactly as stored.
+    fn batch_created(&self, batch: &voicebot_store::NewBatch);
 }
 
 /// The whole API as an axum router.

@@ -157,6 +157,42 @@ impl PromptRenderer for TtsPrompts {
     }
 }
 
+/// Renders every prompt of a new batch into the cache before its first dial, so answered
+/// calls start speaking at once (the call path renders again only on a cache miss).
+pub struct Prerender {
+    renderer: voicebot_tts::Renderer,
+}
+
+impl Prerender {
+    pub fn new(renderer: voicebot_tts::Renderer) -> Self {
+        Prerender { renderer }
+    }
+}
+
+impl voicebot_api::BatchHook for Prerender {
+    fn batch_created(&self, batch: &voicebot_store::NewBatch) {
+        let Ok(workflow) = serde_json::from_str::<voicebot_workflow::Workflow>(&batch.workflow) else {
+            return;
+        };
+        let templates = workflow.templates();
+        let texts: Vec<String> = batch
+            .calls
+            .iter()
+            .filter_map(|c| serde_json::from_str::<voicebot_workflow::Variables>(&c.workflow_variables).ok())
+            .flat_map(|vars| templates.iter().filter_map(move |t| t.render(&vars).ok()).collect::<Vec<_>>())
+            .collect();
+        let Ok(gender) = batch.tts_voice_gender.parse::<voicebot_tts::Gender>() else { return };
+        let Ok(voice) = self.renderer.voice(&batch.tts_voice_accent, gender) else { return };
+        let (renderer, batch_id) = (self.renderer.clone(), batch.id.clone());
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let report = renderer.prerender(texts, &voice).await;
+            tracing::info!(%batch_id, sentences = report.sentences, rendered = report.rendered,
+                failed = report.failures.len(), ms = started.elapsed().as_millis() as u64, "batch prompts pre-rendered");
+        });
+    }
+}
+
 /// The running dialer and the telephony endpoint it owns.
 pub struct Dialing {
     pub dialer: Dialer,

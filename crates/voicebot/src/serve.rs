@@ -33,6 +33,10 @@ pub async fn run_until(
         config: Arc::new(config.api_config()),
         voices: Arc::new(voicebot_api::Voices::from_table(&table)),
         audio: Arc::new(audio),
+        batch_hook: match &dialing {
+            Some(_) => Some(Arc::new(crate::dialing::Prerender::new(config.renderer().await?))),
+            None => None,
+        },
     };
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

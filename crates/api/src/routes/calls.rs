@@ -123,6 +123,9 @@ pub(crate) async fn place_batch(
     match state.store.create_batch(&batch).await? {
         BatchCreated::Created(id) => {
             tracing::info!(batch_id = %id, calls = batch.calls.len(), "batch created");
+            if let Some(hook) = &state.batch_hook {
+                hook.batch_created(&batch);
+            }
             Ok(created(id))
         }
         BatchCreated::Replayed(id) => Ok(created(id)),
