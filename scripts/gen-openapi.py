@@ -73,7 +73,7 @@ schemas={
      "voices":{"type":"array","items":{"type":"object","required":["gender","engine","native"],"properties":{"gender":{"type":"string"},"engine":{"type":"string"},"native":{"type":"boolean"}}}}}}}}}),
  "CallbackDelivery":ok({"type":"object","required":["batch_id","batch_status","webhook_id","state","attempts","attempt_log"],"description":"Completion-callback delivery (CONTRACT.md §7). state is NOT_FINAL until the batch is final.","properties":{
    "batch_id":{"type":"string"},"batch_status":{"type":"string","enum":["PENDING","IN_PROGRESS","COMPLETED","CANCELLED"]},
-   "webhook_id":nullable("string"),"state":{"type":"string","enum":["NOT_FINAL","PENDING","DELIVERED","EXHAUSTED","GONE","NO_TARGET"]},
+   "webhook_id":nullable("string"),"state":{"type":"string","enum":["NOT_FINAL","NONE","PENDING","DELIVERED","EXHAUSTED","GONE","NO_TARGET"]},
    "attempts":{"type":"integer"},"next_attempt_at":nullable("string"),"target_url":nullable("string"),"last_error":nullable("string"),"delivered_at":nullable("string"),
    "attempt_log":{"type":"array","items":{"type":"object","required":["attempt_no","started_at","outcome"],"properties":{
      "attempt_no":{"type":"integer"},"url":nullable("string"),"started_at":{"type":"string"},"http_status":nullable("integer"),

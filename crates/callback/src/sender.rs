@@ -345,3 +345,49 @@ impl Sender {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    async fn sender(allow_private: bool) -> Sender {
+        let store = voicebot_store::open("sqlite::memory:").await.unwrap();
+        let config =
+            SenderConfig { allow_private, timeout: Duration::from_secs(5), ..SenderConfig::default() };
+        Sender::new(store, config).unwrap()
+    }
+
+    fn secret() -> Vec<Secret> {
+        vec![Secret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap()]
+    }
+
+    #[tokio::test]
+    async fn response_body_is_capped() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 65536];
+            let _ = sock.read(&mut buf).await;
+            let _ = sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n").await;
+            let chunk = vec![b'x'; 1 << 20];
+            while sock.write_all(&chunk).await.is_ok() {}
+        });
+        let started = Instant::now();
+        let sent =
+            sender(true).await.post(&format!("http://{addr}/"), "msg_1", &secret(), b"{}".to_vec()).await;
+        assert_eq!(sent.status, Some(200));
+        assert!(started.elapsed() < Duration::from_secs(3), "read a 10 GB body?");
+    }
+
+    #[tokio::test]
+    async fn private_targets_are_refused_when_sending() {
+        for url in ["http://127.0.0.1:9/", "http://localhost:9/"] {
+            let sent = sender(false).await.post(url, "msg_1", &secret(), b"{}".to_vec()).await;
+            assert_eq!(sent.status, None);
+            assert!(sent.error.as_deref().unwrap_or_default().contains("refused"), "{url}: {:?}", sent.error);
+        }
+    }
+}

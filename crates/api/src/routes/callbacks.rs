@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use serde::Serialize;
 use voicebot_store::report::format_timestamp;
-use voicebot_store::{BatchRow, CallbackDelivery, now_micros};
+use voicebot_store::{BatchRow, BatchStatus, CallbackDelivery, now_micros};
 
 use super::ok;
 use crate::auth::Caller;
@@ -28,7 +28,8 @@ struct DeliveryView {
     batch_id: String,
     batch_status: &'static str,
     webhook_id: Option<String>,
-    /// `NOT_FINAL` until the batch is final, then the outbox state.
+    /// `NOT_FINAL` until the batch is final, then the outbox state (`NONE` for a batch made
+    /// final before callbacks existed).
     state: &'static str,
     attempts: u32,
     next_attempt_at: Option<String>,
@@ -44,7 +45,11 @@ fn view(batch: &BatchRow, delivery: Option<CallbackDelivery>) -> DeliveryView {
             batch_id: batch.id.clone(),
             batch_status: batch.status.as_str(),
             webhook_id: None,
-            state: "NOT_FINAL",
+            state: if matches!(batch.status, BatchStatus::Completed | BatchStatus::Cancelled) {
+                "NONE"
+            } else {
+                "NOT_FINAL"
+            },
             attempts: 0,
             next_attempt_at: None,
             target_url: None,
