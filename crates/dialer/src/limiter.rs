@@ -44,6 +44,11 @@ impl TokenBucket {
     }
 }
 
+/// INVITEs are spaced this much wider than `1/cps`, so the far end still sees at most `cps` in
+/// any one-second window when our sends or the network add a few milliseconds of jitter
+/// (at 5 CPS: 204 ms apart, tolerating 20 ms across five gaps).
+pub const JITTER_MARGIN: f64 = 0.02;
+
 /// One trunk's limits: the CPS buckets and a counter of live calls.
 ///
 /// CPS is enforced twice: [`TrunkLimiter::try_send`] admits a call to start its attempt
@@ -62,8 +67,8 @@ impl TrunkLimiter {
     /// Limits of `cps` INVITEs per second (evenly spaced) and `max_concurrent` live calls.
     pub fn new(cps: f64, max_concurrent: u32) -> Self {
         TrunkLimiter {
-            bucket: TokenBucket::new(cps, 1),
-            wire: TokenBucket::new(cps, 1),
+            bucket: TokenBucket::new(cps / (1.0 + JITTER_MARGIN), 1),
+            wire: TokenBucket::new(cps / (1.0 + JITTER_MARGIN), 1),
             max_concurrent: max_concurrent.max(1),
             live: 0,
         }
