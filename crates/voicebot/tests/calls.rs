@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::phone::*;
 use common::*;
@@ -167,4 +167,71 @@ fn opt_out_digit_adds_to_do_not_call() {
     let b = server.create_integrator("B");
     let (_, other) = server.get(&b.key, "/voicebot/v1/dnc");
     assert_eq!(other["data"]["numbers"], json!([]), "lists are per integrator");
+}
+
+/// Polls the phone: the arrival time of each new Call-ID and the most calls live at once.
+fn watch_phone(phone: &Phone, calls: usize, within: Duration) -> (Vec<Instant>, usize) {
+    let deadline = Instant::now() + within;
+    let (mut arrivals, mut peak) = (Vec::new(), 0);
+    while arrivals.len() < calls || phone.handle.active_calls() > 0 {
+        let seen = phone.handle.invites_seen().len();
+        while arrivals.len() < seen {
+            arrivals.push(Instant::now());
+        }
+        peak = peak.max(phone.handle.active_calls());
+        assert!(Instant::now() < deadline, "only {} of {calls} calls arrived", arrivals.len());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    (arrivals, peak)
+}
+
+fn most_in_one_second(arrivals: &[Instant]) -> usize {
+    (0..arrivals.len())
+        .map(|i| {
+            arrivals[i..]
+                .iter()
+                .take_while(|t| t.duration_since(arrivals[i]) < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn cps_and_concurrency_limits_hold_at_the_phone() {
+    let phone =
+        Phone::start(json!({"default": {"answer_after_ms": 100, "press": "1", "press_after_ms": 300}}));
+    let server = Server::start_with(&phone.trunk_toml("cps = 5\nmax_concurrent = 50\n"));
+    let a = server.create_integrator("A");
+    let wf = json!({"name": "quick", "steps": [{"gather": {"prompt": "Press 1.", "options": {"1": "yes"}, "timeout_seconds": 2, "attempts": 1}}]});
+    let (_, created) = server.post(&a.key, "/voicebot/v1/workflows", &wf);
+    let workflow_id = created["data"]["workflow_id"].as_str().unwrap().to_string();
+    let rows: Vec<Value> = (0..50).map(|i| json!({"phone_number": format!("+234803{:07}", i)})).collect();
+    let (code, _) = server.post(
+        &a.key,
+        "/voicebot/v1/call",
+        &json!({"workflow_id": workflow_id, "workflow_params": rows}),
+    );
+    assert_eq!(code, 200);
+    let (arrivals, _) = watch_phone(&phone, 50, Duration::from_secs(60));
+    let most = most_in_one_second(&arrivals);
+    assert!(most <= 5, "{most} INVITEs reached the phone within one second at cps = 5");
+    assert!(most >= 4, "the trunk was not used at its rate ({most}/s)");
+
+    let phone =
+        Phone::start(json!({"default": {"answer_after_ms": 100, "press": "1", "press_after_ms": 1500}}));
+    let server = Server::start_with(&phone.trunk_toml("cps = 50\nmax_concurrent = 3\n"));
+    let a = server.create_integrator("A");
+    let (_, created) = server.post(&a.key, "/voicebot/v1/workflows", &wf);
+    let workflow_id = created["data"]["workflow_id"].as_str().unwrap().to_string();
+    let rows: Vec<Value> = (0..12).map(|i| json!({"phone_number": format!("+234803{:07}", i)})).collect();
+    let (code, _) = server.post(
+        &a.key,
+        "/voicebot/v1/call",
+        &json!({"workflow_id": workflow_id, "workflow_params": rows}),
+    );
+    assert_eq!(code, 200);
+    let (_, peak) = watch_phone(&phone, 12, Duration::from_secs(60));
+    assert!(peak <= 3, "{peak} calls live at the phone with max_concurrent = 3");
+    assert_eq!(peak, 3, "the trunk's concurrency was not used");
 }
