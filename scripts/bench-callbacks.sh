@@ -100,13 +100,5 @@ SECTION="$(mktemp)"
   echo "  the same 2 cores, so it bounds the rate as much as the sender does."
   echo
 } > "$SECTION"
-python3 - "$SECTION" <<'PY'
-import re, sys, pathlib
-section = pathlib.Path(sys.argv[1]).read_text()
-p = pathlib.Path("BENCHMARKS.md")
-text = p.read_text() if p.exists() else "# Benchmarks\n\n"
-pattern = re.compile(r"## Callbacks \(issue 7\)\n.*?(?=\n## |\Z)", re.S)
-text = pattern.sub(section.rstrip("\n") + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-p.write_text(text)
-PY
+python3 scripts/bench-section.py "$SECTION"
 rm -f "$SECTION"

@@ -55,13 +55,5 @@ SECTION="$(mktemp)"
   echo "- Target: < 0.5 s for 10,000 recipients."
   echo
 } > "$SECTION"
-python3 - "$SECTION" <<'PY'
-import re, sys, pathlib
-section = pathlib.Path(sys.argv[1]).read_text()
-p = pathlib.Path("BENCHMARKS.md")
-text = p.read_text() if p.exists() else "# Benchmarks\n\n"
-pattern = re.compile(r"## Intake \(issue 3\)\n.*?(?=\n## |\Z)", re.S)
-text = pattern.sub(section.rstrip("\n") + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
-p.write_text(text)
-PY
+python3 scripts/bench-section.py "$SECTION"
 rm -f "$SECTION"

@@ -33,16 +33,4 @@ trap 'rm -f "$OUT" "$SECTION"' EXIT
   echo
 } > "$SECTION"
 
-[ -f BENCHMARKS.md ] || printf '# Benchmarks\n\n' > BENCHMARKS.md
-python3 - "$SECTION" <<'PY'
-import re, sys
-section = open(sys.argv[1]).read()
-text = open("BENCHMARKS.md").read()
-pattern = re.compile(r"^## TTS \(issue 5\)\n.*?(?=^## |\Z)", re.S | re.M)
-if pattern.search(text):
-    text = pattern.sub(lambda _: section, text, count=1)
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open("BENCHMARKS.md", "w").write(text)
-PY
-echo "wrote the TTS section of BENCHMARKS.md"
+python3 scripts/bench-section.py "$SECTION"
