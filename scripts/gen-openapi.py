@@ -48,11 +48,12 @@ schemas={
    "batch_id":{"type":"string"},"next_cursor":nullable("string"),
    "calls":{"type":"array","items":{"allOf":[ref("ReportCall"),{"type":"object","required":["attempts"],"properties":{"attempts":{"type":"integer"},"outcome":nullable("string"),"sip_code":nullable("integer"),"reason":nullable("string")}}]}}}}),
  "CancelResult":ok({"type":"object","required":["batch_id","cancelled_calls","status"],"properties":{"batch_id":{"type":"string"},"cancelled_calls":{"type":"integer"},"status":{"type":"string"}}}),
- "Step":{"type":"object","minProperties":1,"maxProperties":1,"properties":{
-   "say":{"type":"string"},"play":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":{"type":"string"}}]},
-   "gather":{"type":"object","required":["prompt","options"],"properties":{"prompt":{"type":"string"},"options":{"type":"object","additionalProperties":{"type":"string"}},
-     "timeout_seconds":{"type":"integer","minimum":1,"maximum":60},"attempts":{"type":"integer","minimum":1,"maximum":5},"next":{"type":"object","additionalProperties":{"type":"integer","minimum":0}}}},
-   "hangup":{}}},
+ "Step":{"description":"One of say / play / gather / hangup.","oneOf":[
+   {"type":"object","required":["say"],"properties":{"say":{"type":"string"}},"additionalProperties":False},
+   {"type":"object","required":["play"],"properties":{"play":{"oneOf":[{"type":"string"},{"type":"object","additionalProperties":{"type":"string"}}]}},"additionalProperties":False},
+   {"type":"object","required":["gather"],"properties":{"gather":{"type":"object","required":["prompt","options"],"properties":{"prompt":{"type":"string"},"options":{"type":"object","additionalProperties":{"type":"string"}},
+     "timeout_seconds":{"type":"integer","minimum":1,"maximum":60},"attempts":{"type":"integer","minimum":1,"maximum":5},"next":{"type":"object","additionalProperties":{"type":"integer","minimum":0}}}}},"additionalProperties":False},
+   {"type":"object","required":["hangup"],"properties":{"hangup":{"type":"boolean"}},"additionalProperties":False}]},
  "WorkflowInput":{"type":"object","required":["name"],"description":"Either the hosted product's shape (message, include_reply, response_options | option_one/option_two) or a steps list (CONTRACT.md §3).","properties":{
    "name":{"type":"string"},"description":{"type":"string"},"workflow_type":{"type":"string","enum":["ROBOCALL"]},
    "status":{"type":"string","enum":["ACTIVE","INACTIVE"]},"message":{"type":"string"},"include_reply":{"type":"boolean"},
@@ -118,7 +119,7 @@ paths={
    "delete":{"operationId":"deleteWorkflow","security":sec,"parameters":[p("workflow_id")],"responses":{"200":resp("Deleted",ref("WorkflowDeleted")),**errs(401,404,500)}}},
  "/voicebot/v1/voices":{"get":{"operationId":"listVoices","security":sec,"responses":{"200":resp("Accent table",ref("Voices")),**errs(401,500)}}},
  "/voicebot/v1/audio":{"post":{"operationId":"uploadAudio","summary":"Upload a recorded prompt (WAV or MP3 body); stored as 8 kHz mono","security":sec,
-   "requestBody":{"required":True,"content":{"audio/wav":{"schema":{"type":"string","format":"binary"}},"audio/mpeg":{"schema":{"type":"string","format":"binary"}}}},
+   "requestBody":{"required":True,"description":"The WAV or MP3 file's bytes (any Content-Type).","content":{"application/octet-stream":{"schema":{"type":"string","format":"binary"}}}},
    "responses":{"200":resp("Stored",ok({"type":"object","required":["audio_id","duration_seconds","sample_rate"],"properties":{"audio_id":{"type":"string"},"duration_seconds":{"type":"number"},"sample_rate":{"type":"integer"}}})),**errs(401,413,422,500)}}},
  "/voicebot/v1/audio/{audio_id}":{"get":{"operationId":"downloadAudio","summary":"A recorded prompt as 8 kHz mono WAV","security":sec,"parameters":[p("audio_id")],
    "responses":{"200":resp("WAV",{"type":"string","format":"binary"},"audio/wav"),**errs(401,404,500)}}},

@@ -20,10 +20,26 @@ KEY="$("$BIN" integrators create --name schemathesis | python3 -c 'import json,s
 curl -sf -X PUT "http://127.0.0.1:$PORT/voicebot/v1/workflows/9b643eb4-0799-4761-bd34-9580eb315aaf" \
   -H "Authorization: Bearer $KEY" \
   -d '{"name":"seed","message":"Hello [name]","include_reply":true,"response_options":{"1":"Press 1","2":"Press 2"}}' >/dev/null
+set +e
 schemathesis run "http://127.0.0.1:$PORT/openapi.json" \
   --header "Authorization: Bearer $KEY" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
-  --max-time "$SECONDS_BUDGET" --workers 2 --no-color
+  --max-time "$SECONDS_BUDGET" --workers 1 --no-color | tee "$WORK/schemathesis.out"
+STATUS=${PIPESTATUS[0]}
+set -e
+# A check failure is a defect of ours. schemathesis also exits 1 on its own runtime errors (seen:
+# a CPython 3.11 AST SystemError inside Hypothesis when two workers parse at once, hence one worker);
+# those are reported above but
+# only fail this script if the server is no longer answering.
+if [ "$STATUS" -ne 0 ]; then
+  if grep -q "= FAILURES =" "$WORK/schemathesis.out"; then
+    echo "schemathesis found failures" >&2
+    exit 1
+  fi
+  kill -0 "$SERVER" 2>/dev/null && curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null \
+    || { echo "the server died during the schemathesis run" >&2; exit 1; }
+  echo "schemathesis reported tool errors only (no failed checks); the server is still healthy" >&2
+fi
 if grep -q '"level":"ERROR"' "$WORK/server.log"; then
   echo "server logged errors during the run:" >&2
   grep '"level":"ERROR"' "$WORK/server.log" | head -20 >&2
