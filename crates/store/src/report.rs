@@ -114,21 +114,23 @@ pub fn stats(calls: &[CallRow], options: &[String]) -> Stats {
     }
 }
 
+/// One call as `request_calls[]` shows it.
+pub fn report_call(c: &CallRow) -> ReportCall {
+    ReportCall {
+        id: c.id.clone(),
+        status: report_status(c.status),
+        phone_number: c.phone_number.clone(),
+        user_tag_identifiers: RawValue::from_string(c.user_tag_identifiers.clone())
+            .unwrap_or_else(|_| RawValue::from_string("{}".into()).unwrap_or_default()),
+        call_result_duration: c.duration_seconds,
+        call_result_options_selected: c.options_selected.clone(),
+        created_at: format_timestamp(c.created_at),
+    }
+}
+
 /// Builds the whole report. `options` are the digits of the workflow's first gather.
 pub fn batch_report(batch: &BatchRow, calls: &[CallRow], options: &[String]) -> BatchReport {
-    let request_calls = calls
-        .iter()
-        .map(|c| ReportCall {
-            id: c.id.clone(),
-            status: report_status(c.status),
-            phone_number: c.phone_number.clone(),
-            user_tag_identifiers: RawValue::from_string(c.user_tag_identifiers.clone())
-                .unwrap_or_else(|_| RawValue::from_string("{}".into()).unwrap_or_default()),
-            call_result_duration: c.duration_seconds,
-            call_result_options_selected: c.options_selected.clone(),
-            created_at: format_timestamp(c.created_at),
-        })
-        .collect();
+    let request_calls = calls.iter().map(report_call).collect();
     BatchReport {
         request_id: batch.id.clone(),
         status: batch.status.as_str(),

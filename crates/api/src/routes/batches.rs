@@ -5,7 +5,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use voicebot_store::report::{ReportCall, batch_report, format_timestamp, report_status};
+use voicebot_store::report::{ReportCall, batch_report, format_timestamp, report_call, report_status};
 use voicebot_store::{BatchRow, CallFilter, CallRow, CallStatus, now_micros};
 use voicebot_workflow::{Step, Workflow};
 
@@ -58,19 +58,6 @@ struct CallPageRow {
     outcome: Option<String>,
     sip_code: Option<i32>,
     reason: Option<String>,
-}
-
-fn report_call(c: &CallRow) -> ReportCall {
-    ReportCall {
-        id: c.id.clone(),
-        status: report_status(c.status),
-        phone_number: c.phone_number.clone(),
-        user_tag_identifiers: serde_json::value::RawValue::from_string(c.user_tag_identifiers.clone())
-            .unwrap_or_default(),
-        call_result_duration: c.duration_seconds,
-        call_result_options_selected: c.options_selected.clone(),
-        created_at: format_timestamp(c.created_at),
-    }
 }
 
 fn parse_status(s: &str) -> Result<CallStatus, ApiError> {
