@@ -123,6 +123,17 @@ fn secrets(integrator: &Integrator, now: i64) -> Result<Vec<Secret>, SecretError
 }
 
 /// An error and its causes on one line (reqwest hides the useful part in the sources).
+/// `voicebot_callback_deliveries_total{result}`: recorded delivery attempts by what they led to
+/// (`DELIVERED`, `RETRY`, or the stored final state `EXHAUSTED` / `GONE` / `NO_TARGET`).
+fn count_attempt(next: &CallbackNext) {
+    let result = match next {
+        CallbackNext::Delivered => CallbackState::Delivered.as_str(),
+        CallbackNext::RetryAt(_) => "RETRY",
+        CallbackNext::Stop(state) => state.as_str(),
+    };
+    metrics::counter!("voicebot_callback_deliveries_total", "result" => result).increment(1);
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
@@ -241,7 +252,9 @@ impl Sender {
         };
         let Some(url) = resolve_target(&batch, &integrator) else {
             record.error = Some("no callback URL on the batch, its workflow or the integrator".into());
-            self.store.record_callback_attempt(&record).await?;
+            if self.store.record_callback_attempt(&record).await? {
+                count_attempt(&record.next);
+            }
             return Ok(());
         };
         let calls = self.store.batch_calls(&batch.id, &CallFilter::default()).await?;
@@ -255,7 +268,9 @@ impl Sender {
         record.error = sent.error;
         record.next = self.next_step(claim, sent.status, sent.retry_after, record.now);
         tracing::info!(webhook_id = %claim.id, status = ?sent.status, next = ?record.next, "callback attempt");
-        self.store.record_callback_attempt(&record).await?;
+        if self.store.record_callback_attempt(&record).await? {
+            count_attempt(&record.next);
+        }
         Ok(())
     }
 

@@ -16,11 +16,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
 use tokio::time::Instant;
-use voicebot_store::{AttemptResult, AttemptStart, CallNext, CallStatus, ClaimedCall, NewAttempt};
+use voicebot_store::{
+    AttemptResult, AttemptStart, CallNext, CallStatus, ClaimedCall, NewAttempt, mask_phone,
+};
 use voicebot_workflow::{Action, Prompt, Runner, Variables, Workflow};
 
 use crate::dialer::{Shared, Slot, micros};
 use crate::limiter::TrunkLimiter;
+use crate::metrics;
 use crate::outcome::{Decision, Outcome, RetryPolicy};
 use crate::session::{CallEvent, CallSession, Pcm, PlaceRequest, Voice};
 
@@ -53,7 +56,12 @@ async fn run_inner(s: &Shared, c: ClaimedCall, slot: &Slot) -> Result<(), voiceb
     let (call, batch) = (&c.call, &c.batch);
     let skip = |reason: &'static str| async move {
         tracing::info!(call_id = %call.id, reason, "call not dialed");
-        s.store.skip_call(&call.id, node, CallStatus::Failed, reason, s.clock.now_micros()).await.map(|_| ())
+        let skipped =
+            s.store.skip_call(&call.id, node, CallStatus::Failed, reason, s.clock.now_micros()).await?;
+        if skipped {
+            metrics::call_finished(CallStatus::Failed);
+        }
+        Ok(())
     };
     let Some((workflow, vars)) = read_snapshot(&batch.workflow, &call.workflow_variables) else {
         return skip(reason::BAD_WORKFLOW).await;
@@ -94,7 +102,11 @@ async fn run_inner(s: &Shared, c: ClaimedCall, slot: &Slot) -> Result<(), voiceb
         lease_until: s.clock.now_micros() + micros(s.config.lease()),
     };
     let attempt_no = match s.store.begin_attempt(&attempt).await? {
-        AttemptStart::Started(n) => n,
+        AttemptStart::Started(n) => {
+            tracing::info!(call_id = %call.id, attempt = n, phone = %mask_phone(&call.phone_number),
+                sip_call_id = %attempt.sip_call_id, trunk = %trunk.name, "dialing");
+            n
+        }
         other => {
             tracing::info!(call_id = %call.id, ?other, "attempt not started");
             return Ok(());
@@ -121,7 +133,11 @@ async fn run_inner(s: &Shared, c: ClaimedCall, slot: &Slot) -> Result<(), voiceb
     };
     let policy = RetryPolicy::for_batch(s.config.retry, batch.max_attempts, batch.backoff_seconds);
     let result = attempt_result(s, &policy, &c, attempt.id, attempt_no, &ended, &runner);
-    if !s.store.finish_attempt(&result).await? {
+    if s.store.finish_attempt(&result).await? {
+        tracing::info!(call_id = %call.id, attempt = attempt_no, phone = %mask_phone(&call.phone_number),
+            outcome = %result.outcome, sip_code = ?result.sip_code, next = ?result.next, "attempt ended");
+        metrics::attempt_finished(&result.outcome, &result.next);
+    } else {
         tracing::warn!(call_id = %call.id, "lease lost before the result was written");
     }
     Ok(())
@@ -269,7 +285,8 @@ async fn drive(
     ring_timeout: std::time::Duration,
 ) -> Ended {
     // The driver CANCELs at the ring timeout; this guard only covers a driver that does not.
-    let mut guard = Instant::now() + ring_timeout + s.config.hangup_grace;
+    let invited = Instant::now();
+    let mut guard = invited + ring_timeout + s.config.hangup_grace;
     let mut answered: Option<(Instant, i64)> = None;
     let mut we_hung_up = false;
     let mut playback = PlaybackTrack::default();
@@ -286,6 +303,7 @@ async fn drive(
                     Some(CallEvent::Answered) => {
                         let wall = s.clock.now_micros();
                         answered = Some((now, wall));
+                        metrics::answered(now.duration_since(invited));
                         guard = now + s.config.max_call_duration;
                         runner.answered(now.into_std());
                         // Off the media path: the first prompt must not wait for a commit.

@@ -7,7 +7,8 @@
 //! - [`session`]: the traits the binary implements over telephony ([`CallPlacer`],
 //!   [`CallSession`]) and TTS ([`PromptRenderer`]);
 //! - [`config`], [`clock`]: plain settings and an injectable wall clock;
-//! - `dialer` / `call`: the loop ([`Dialer::run`]) and one call's task.
+//! - `dialer` / `call`: the loop ([`Dialer::run`]) and one call's task;
+//! - `metrics`: the Prometheus series it records (names in one place).
 //!
 //! The invariants it keeps (ARCHITECTURE.md "A call's life"): an attempt row with its SIP
 //! Call-ID is committed before the INVITE leaves; a restart marks interrupted attempts
@@ -27,6 +28,7 @@ pub mod clock;
 pub mod config;
 mod dialer;
 pub mod limiter;
+mod metrics;
 pub mod outcome;
 pub mod session;
 pub mod window;

@@ -150,6 +150,17 @@ pub struct BatchProgress {
     pub cancelled: u64,
 }
 
+/// Calls not yet final across every batch, for the `/metrics` queue-depth gauge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Queued and due now (waiting for a trunk slot or a node).
+    pub due: u64,
+    /// Queued for later (retry delay, calling window, batch schedule).
+    pub scheduled: u64,
+    /// An attempt is live (or claimed).
+    pub dialing: u64,
+}
+
 impl BatchProgress {
     /// Calls that reached a final status.
     pub fn finished(&self) -> u64 {

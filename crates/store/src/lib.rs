@@ -17,6 +17,7 @@ mod model;
 mod postgres;
 mod postgres_callback;
 mod postgres_dialer;
+mod privacy;
 pub mod report;
 pub mod secrets;
 mod sqlite;
@@ -30,6 +31,7 @@ pub use dialer::*;
 pub use error::StoreError;
 pub use model::*;
 pub use postgres::{DEFAULT_POOL_SIZE, PgStore};
+pub use privacy::mask_phone;
 pub use sqlite::SqliteStore;
 
 /// Result of store operations.
@@ -158,6 +160,8 @@ pub trait Store: Send + Sync + 'static {
     async fn remove_do_not_call(&self, integrator_id: &str, phone: &str) -> Result<bool>;
     /// Calls of a batch by status.
     async fn batch_progress(&self, batch_id: &str) -> Result<BatchProgress>;
+    /// Non-final calls of every batch: due now, due later, dialing.
+    async fn queue_depth(&self, now: i64) -> Result<QueueDepth>;
 
     // ---- callbacks (see `callback.rs`; outbox rows come from a trigger) ----
 

@@ -585,6 +585,10 @@ impl Store for PgStore {
         self.dialer_batch_progress(batch_id).await
     }
 
+    async fn queue_depth(&self, now: i64) -> Result<QueueDepth> {
+        self.dialer_queue_depth(now).await
+    }
+
     async fn claim_callbacks(
         &self,
         node: &str,

@@ -443,4 +443,20 @@ impl SqliteStore {
         }
         Ok(p)
     }
+
+    /// Non-final calls of every batch (the `calls_due` index covers both counts).
+    pub(crate) async fn dialer_queue_depth(&self, now: i64) -> Result<QueueDepth> {
+        let (due, scheduled, dialing): (i64, i64, i64) = sqlx::query_as(
+            "SELECT \
+               (SELECT COUNT(*) FROM calls WHERE status = 'QUEUED' AND next_attempt_at <= ?), \
+               (SELECT COUNT(*) FROM calls WHERE status = 'QUEUED' AND next_attempt_at > ?), \
+               (SELECT COUNT(*) FROM calls WHERE status = 'DIALING')",
+        )
+        .bind(now)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(QueueDepth { due: count(due), scheduled: count(scheduled), dialing: count(dialing) })
+    }
 }

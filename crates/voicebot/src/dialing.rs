@@ -193,10 +193,12 @@ impl voicebot_api::BatchHook for Prerender {
     }
 }
 
-/// The running dialer and the telephony endpoint it owns.
+/// The running dialer, the telephony endpoint it owns and the renderer it speaks with.
 pub struct Dialing {
     pub dialer: Dialer,
     pub telephony: Arc<tel::Telephony>,
+    /// Shared with the batch pre-render hook, so both fill (and count) one cache.
+    pub renderer: voicebot_tts::Renderer,
 }
 
 /// Builds the dialer from config; `None` when no trunk is configured (API-only node).
@@ -232,11 +234,12 @@ pub async fn start(
         .map_err(|e| anyhow::anyhow!("[dialing] window: {e}"))?;
     dc.max_call_duration = Duration::from_secs(d.max_call_seconds);
     dc.poll_interval = Duration::from_millis(d.poll_interval_ms);
+    let renderer = config.renderer().await?;
     let prompts = TtsPrompts {
-        renderer: config.renderer().await?,
+        renderer: renderer.clone(),
         audio: voicebot_tts::AudioStore::open(&config.data_dir).context("opening the audio store")?,
     };
     let placer = TelephonyPlacer { telephony: telephony.clone(), trunks };
     let dialer = Dialer::new(dc, store, Arc::new(placer), Arc::new(prompts), Arc::new(SystemClock));
-    Ok(Some(Dialing { dialer, telephony }))
+    Ok(Some(Dialing { dialer, telephony, renderer }))
 }

@@ -7,6 +7,8 @@ mod admin;
 mod config;
 mod demo;
 mod dialing;
+mod http_log;
+mod metrics;
 mod serve;
 mod telephony_cmd;
 mod tts_cmd;
@@ -53,7 +55,12 @@ enum Command {
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .json()
+        .with_span_list(false)
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn main() -> anyhow::Result<()> {

@@ -21,7 +21,7 @@ pub async fn run_until(
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let store = config.open_store().await?;
-    let dialing = crate::dialing::start(&config, store.clone()).await?;
+    let dialing = crate::dialing::start(&config, store.clone()).await?.map(Arc::new);
     let table = config.voice_table()?;
     let audio = voicebot_tts::AudioStore::open(&config.data_dir)
         .with_context(|| format!("opening the audio store in {}", config.data_dir.display()))?;
@@ -33,11 +33,19 @@ pub async fn run_until(
         config: Arc::new(config.api_config()),
         voices: Arc::new(voicebot_api::Voices::from_table(&table)),
         audio: Arc::new(audio),
-        batch_hook: match &dialing {
-            Some(_) => Some(Arc::new(crate::dialing::Prerender::new(config.renderer().await?))),
-            None => None,
-        },
+        batch_hook: dialing.as_ref().map(|d| {
+            Arc::new(crate::dialing::Prerender::new(d.renderer.clone())) as Arc<dyn voicebot_api::BatchHook>
+        }),
     };
+    let metrics = crate::metrics::Sources {
+        store: state.store.clone(),
+        dialer: dialing.clone(),
+        renderer: dialing.as_ref().map(|d| d.renderer.clone()),
+    };
+    let app = voicebot_api::router(state)
+        .route_layer(axum::middleware::from_fn(crate::metrics::count_requests))
+        .merge(crate::metrics::router(metrics));
+    let app = crate::http_log::layer(app);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -54,8 +62,7 @@ pub async fn run_until(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let api =
-        axum::serve(listener, voicebot_api::router(state)).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let api = axum::serve(listener, app).with_graceful_shutdown(stopped(stop_rx.clone()));
     // SIGTERM: the API stops taking requests; the dialer stops claiming and lets live calls end.
     let dialer = async {
         match &dialing {

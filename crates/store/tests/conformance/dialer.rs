@@ -224,6 +224,16 @@ async fn progress_counts_by_status(db: Db) {
     assert_eq!(p, BatchProgress { total: 3, queued: 2, dialing: 1, ..Default::default() });
 }
 
+async fn queue_depth_counts_due_scheduled_and_dialing(db: Db) {
+    batch(&db, "b1", &["+2348000000001", "+2348000000002", "+2348000000003"], 3, None).await;
+    let first = db.claim_due_calls(&claim(S, 1)).await.unwrap();
+    assert!(db.defer_call(&first[0].call.id, NODE, 100 * S, S).await.unwrap());
+    assert_eq!(db.queue_depth(S).await.unwrap(), QueueDepth { due: 2, scheduled: 1, dialing: 0 });
+    db.claim_due_calls(&claim(S, 1)).await.unwrap();
+    assert_eq!(db.queue_depth(S).await.unwrap(), QueueDepth { due: 1, scheduled: 1, dialing: 1 });
+    assert_eq!(db.queue_depth(100 * S).await.unwrap(), QueueDepth { due: 2, scheduled: 0, dialing: 1 });
+}
+
 conformance!(
     claim_takes_due_calls_once_with_their_batch,
     attempt_is_committed_and_answered_call_completes_batch,
@@ -236,4 +246,5 @@ conformance!(
     skip_defer_and_not_after,
     opt_out_and_do_not_call_list,
     progress_counts_by_status,
+    queue_depth_counts_due_scheduled_and_dialing,
 );

@@ -28,6 +28,7 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     listen: String,
+    rust_log: &'static str,
 }
 
 pub struct Integrator {
@@ -39,6 +40,11 @@ pub struct Integrator {
 impl Server {
     /// Starts a server with an optional extra TOML config.
     pub fn start_with(extra_toml: &str) -> Server {
+        Self::start_logging(extra_toml, "warn")
+    }
+
+    /// Starts a server logging at `rust_log` (`RUST_LOG` syntax) into `server.log`.
+    pub fn start_logging(extra_toml: &str, rust_log: &'static str) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let listen = format!("127.0.0.1:{}", free_port());
         let config = dir.path().join("voicebot.toml");
@@ -49,7 +55,8 @@ impl Server {
             dir.path().join("data").display()
         );
         std::fs::write(&config, toml).expect("write config");
-        let mut server = Server { child: None, url: format!("http://{listen}"), dir, config, listen };
+        let mut server =
+            Server { child: None, url: format!("http://{listen}"), dir, config, listen, rust_log };
         server.spawn();
         server
     }
@@ -68,7 +75,7 @@ impl Server {
             .arg(&self.config)
             .env_remove("VOICEBOT_LISTEN")
             .env_remove("VOICEBOT_DATABASE_URL");
-        cmd.env("RUST_LOG", "warn");
+        cmd.env("RUST_LOG", self.rust_log);
         cmd
     }
 
