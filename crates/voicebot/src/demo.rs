@@ -7,7 +7,6 @@
 //! patient heard), and the signed completion callback a local receiver got and verified.
 //! Everything stays under `./voicebot-demo/`.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -106,15 +105,6 @@ async fn start_receiver(secret: &str) -> anyhow::Result<Receiver> {
     Ok(Receiver { url, got })
 }
 
-fn progress(report: &Value) -> (usize, usize) {
-    let calls = report["request_calls"].as_array().map(Vec::as_slice).unwrap_or_default();
-    let done = calls
-        .iter()
-        .filter(|c| matches!(c["status"].as_str(), Some("COMPLETED" | "TIMEOUT" | "FAILED" | "CANCELLED")))
-        .count();
-    (done, calls.len())
-}
-
 pub async fn run(dir: PathBuf) -> anyhow::Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
@@ -178,16 +168,14 @@ pub async fn run(dir: PathBuf) -> anyhow::Result<()> {
     let batch_id = posted["data"]["batch_id"].as_str().context("no batch_id")?.to_string();
 
     let started = Instant::now();
+    let mut progress = crate::progress::Progress::new();
     let report = loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let r: Value =
             http.get(format!("{base}/batch/{batch_id}")).bearer_auth(&api_key).send().await?.json().await?;
-        let (done, total) = progress(&r["data"]);
-        let bar: String = (0..total).map(|i| if i < done { '#' } else { '.' }).collect();
-        eprint!("\r[{bar}] {done}/{total} calls final, {:>3} s", started.elapsed().as_secs());
-        let _ = std::io::stderr().flush();
+        progress.update(&crate::progress::Counts::of(&r["data"]));
         if r["data"]["status"] == "COMPLETED" {
-            eprintln!();
+            progress.finish();
             break r;
         }
         anyhow::ensure!(started.elapsed() < Duration::from_secs(180), "batch did not finish in 3 minutes");

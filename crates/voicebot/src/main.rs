@@ -4,11 +4,13 @@
 //! the library crates. Errors here are `anyhow`; everything below returns typed errors.
 
 mod admin;
+mod batch_cmd;
 mod config;
 mod demo;
 mod dialing;
 mod http_log;
 mod metrics;
+mod progress;
 mod serve;
 mod telephony_cmd;
 mod tts_cmd;
@@ -31,6 +33,9 @@ struct Cli {
 enum Command {
     /// Run the API (and, as they land, the dialer and callback sender).
     Serve,
+    /// Submit a CSV as a batch, watch a batch (HTTP client of a running server).
+    #[command(subcommand)]
+    Batch(batch_cmd::BatchCommand),
     /// Manage integrators (the organisations that hold API keys).
     #[command(subcommand)]
     Integrators(admin::IntegratorsCommand),
@@ -71,6 +76,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve => serve::run(config).await,
+            Command::Batch(cmd) => batch_cmd::run(&config, cmd).await,
             Command::Integrators(cmd) => admin::integrators(&config, cmd).await,
             Command::Keys(cmd) => admin::keys(&config, cmd).await,
             Command::Tts(cmd) => tts_cmd::run(&config, cmd).await,
