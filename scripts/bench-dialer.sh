@@ -3,19 +3,26 @@
 # every call answered, a ~3 s prompt, key 1 pressed. Reports wall time, calls/s, answer → first speech
 # heard by the phone (p50/p99, from its recordings: first 20 ms frame above -40 dBFS), the server's peak
 # RSS per live call and CPU per call. Writes BENCHMARKS.md "## Dialer (issue 6)". Release build.
+# Memory per live call is a slope: the same batch runs at max_concurrent CONC/3 and CONC, and the
+# difference of peak RSS is divided by the difference of live calls (what does not grow with live calls —
+# the batch rows, prompt cache, allocator arenas — cancels out).
 # Usage: scripts/bench-dialer.sh [CALLS] [MAX_CONCURRENT] [CPS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS="${1:-2000}"; CONC="${2:-300}"; CPS="${3:-200}"
 cargo build --release -q -p voicebot
 BIN="${CARGO_TARGET_DIR:-target}/release/voicebot"
-WORK="$(mktemp -d)"
-free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-SIP_PORT="$(free_port)"; HTTP_PORT="$(free_port)"
-cat > "$WORK/phone.json" <<JSON
+SERVER=""; PHONE=""
+trap 'kill $SERVER $PHONE 2>/dev/null || true' EXIT
+run_once() {
+  local RUN_CONC="$1"
+  WORK="$(mktemp -d)"
+  free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+  SIP_PORT="$(free_port)"; HTTP_PORT="$(free_port)"
+  cat > "$WORK/phone.json" <<JSON
 {"default": {"answer_after_ms": 100, "press": "1", "press_after_ms": 3500, "dtmf": "rfc4733"}}
 JSON
-cat > "$WORK/voicebot.toml" <<TOML
+  cat > "$WORK/voicebot.toml" <<TOML
 listen = "127.0.0.1:$HTTP_PORT"
 database_url = "sqlite://$WORK/voicebot.db"
 data_dir = "$WORK/data"
@@ -29,43 +36,42 @@ poll_interval_ms = 100
 name = "phone"
 uri = "sip:127.0.0.1:$SIP_PORT"
 cps = $CPS
-max_concurrent = $CONC
+max_concurrent = $RUN_CONC
 ring_timeout_seconds = 10
 TOML
-export RUST_LOG=warn
-"$BIN" phone --listen "127.0.0.1:$SIP_PORT" --script "$WORK/phone.json" --record-dir "$WORK/rec" > "$WORK/phone.jsonl" 2>"$WORK/phone.log" &
-PHONE=$!
-"$BIN" --config "$WORK/voicebot.toml" serve 2>"$WORK/server.log" &
-SERVER=$!
-trap 'kill $SERVER $PHONE 2>/dev/null || true; rm -rf "$WORK"' EXIT
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null && break; sleep 0.1; done
-KEY="$("$BIN" --config "$WORK/voicebot.toml" integrators create --name bench | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')"
-WF="$(curl -sf "http://127.0.0.1:$HTTP_PORT/voicebot/v1/workflows" -H "Authorization: Bearer $KEY" -d '{"name":"bench","steps":[
-  {"say":"Hello {{name}}, this is a reminder of your appointment tomorrow."},
-  {"gather":{"prompt":"Press 1 to confirm.","options":{"1":"confirm"},"timeout_seconds":3,"attempts":1}}]}' \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["workflow_id"])')"
-python3 - "$WORK" "$WF" "$CALLS" <<'PY'
+  export RUST_LOG=warn
+  "$BIN" phone --listen "127.0.0.1:$SIP_PORT" --script "$WORK/phone.json" --record-dir "$WORK/rec" > "$WORK/phone.jsonl" 2>"$WORK/phone.log" &
+  PHONE=$!
+  "$BIN" --config "$WORK/voicebot.toml" serve >/dev/null 2>"$WORK/server.log" &
+  SERVER=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null && break; sleep 0.1; done
+  KEY="$("$BIN" --config "$WORK/voicebot.toml" integrators create --name bench | python3 -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')"
+  WF="$(curl -sf "http://127.0.0.1:$HTTP_PORT/voicebot/v1/workflows" -H "Authorization: Bearer $KEY" -d '{"name":"bench","steps":[
+    {"say":"Hello {{name}}, this is a reminder of your appointment tomorrow."},
+    {"gather":{"prompt":"Press 1 to confirm.","options":{"1":"confirm"},"timeout_seconds":3,"attempts":1}}]}' \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["workflow_id"])')"
+  python3 - "$WORK" "$WF" "$CALLS" <<'PY'
 import json, sys
 work, wf, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 rows = [{"phone_number": "+234803%07d" % i, "workflow_variables": {"name": "Patient %d" % i}} for i in range(n)]
 json.dump({"workflow_id": wf, "tts_voice_accent": "english", "workflow_params": rows}, open(f"{work}/batch.json", "w"))
 PY
-cpu() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$SERVER/status"; }
-BASE_RSS="$(rss_kib)"; CPU0="$(cpu)"; TICK="$(getconf CLK_TCK)"
-START="$(date +%s.%N)"
-BATCH="$(curl -sf "http://127.0.0.1:$HTTP_PORT/voicebot/v1/call" -H "Authorization: Bearer $KEY" --data-binary "@$WORK/batch.json" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["batch_id"])')"
-PEAK_RSS="$BASE_RSS"
-while :; do
-  R="$(rss_kib)"; [ "$R" -gt "$PEAK_RSS" ] && PEAK_RSS="$R"
-  STATUS="$(curl -sf "http://127.0.0.1:$HTTP_PORT/voicebot/v1/batch/$BATCH" -H "Authorization: Bearer $KEY" | python3 -c 'import json,sys; d=json.load(sys.stdin)["data"]; print(d["status"], d["stats"]["completed_calls"])')"
-  case "$STATUS" in COMPLETED*) break ;; esac
-  sleep 0.5
-done
-END="$(date +%s.%N)"; CPU1="$(cpu)"
-sleep 2 # let the phone write its last recordings
-RESULT="$(python3 - "$WORK" "$CALLS" "$START" "$END" "$CPU0" "$CPU1" "$TICK" "$BASE_RSS" "$PEAK_RSS" "$CONC" "$STATUS" <<'PY'
+  cpu() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+  rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$SERVER/status"; }
+  BASE_RSS="$(rss_kib)"; CPU0="$(cpu)"; TICK="$(getconf CLK_TCK)"
+  START="$(date +%s.%N)"
+  BATCH="$(curl -sf "http://127.0.0.1:$HTTP_PORT/voicebot/v1/call" -H "Authorization: Bearer $KEY" --data-binary "@$WORK/batch.json" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["batch_id"])')"
+  PEAK_RSS="$BASE_RSS"
+  while :; do
+    R="$(rss_kib)"; [ "$R" -gt "$PEAK_RSS" ] && PEAK_RSS="$R"
+    STATUS="$(curl -sf "http://127.0.0.1:$HTTP_PORT/voicebot/v1/batch/$BATCH" -H "Authorization: Bearer $KEY" | python3 -c 'import json,sys; d=json.load(sys.stdin)["data"]; print(d["status"], d["stats"]["completed_calls"])')"
+    case "$STATUS" in COMPLETED*) break ;; esac
+    sleep 0.5
+  done
+  END="$(date +%s.%N)"; CPU1="$(cpu)"
+  sleep 2 # let the phone write its last recordings
+  RESULT="$(python3 - "$WORK" "$CALLS" "$START" "$END" "$CPU0" "$CPU1" "$TICK" "$BASE_RSS" "$PEAK_RSS" "$RUN_CONC" "$STATUS" <<'PY'
 import glob, struct, sys, wave, math
 work, calls, start, end, cpu0, cpu1, tick, base, peak, conc, status = sys.argv[1:]
 calls, wall = int(calls), float(end) - float(start)
@@ -83,13 +89,26 @@ lat.sort()
 pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float("nan")
 cpu_s = (float(cpu1) - float(cpu0)) / float(tick)
 per_call_kib = (int(peak) - int(base)) / int(conc)
-print(f"calls={calls} completed={status.split()[1]} wall={wall:.1f}s rate={calls / wall:.1f}/s "
+print(f"max_concurrent={conc} calls={calls} completed={status.split()[1]} wall={wall:.1f}s rate={calls / wall:.1f}/s "
       f"first_speech_p50={pct(0.5):.0f}ms p99={pct(0.99):.0f}ms (n={len(lat)}) "
-      f"rss_base={int(base) // 1024}MiB rss_peak={int(peak) // 1024}MiB per_live_call={per_call_kib:.0f}KiB "
+      f"rss_base={int(base) // 1024}MiB rss_peak={int(peak) // 1024}MiB (peak-base)/max_concurrent={per_call_kib:.0f}KiB "
       f"cpu={cpu_s:.1f}s per_call={cpu_s * 1000 / calls:.1f}ms")
 PY
-)"
-echo "$RESULT"
+  )"
+  kill $SERVER $PHONE 2>/dev/null || true
+  wait $SERVER $PHONE 2>/dev/null || true
+  rm -rf "$WORK"
+  echo "$RESULT peak_kib=$PEAK_RSS"
+}
+LOW=$((CONC / 3))
+R_LOW="$(run_once "$LOW")"
+R_HIGH="$(run_once "$CONC")"
+echo "$R_LOW"; echo "$R_HIGH"
+peak() { sed -n 's/.*peak_kib=\([0-9]*\).*/\1/p' <<<"$1"; }
+SLOPE=$(( ($(peak "$R_HIGH") - $(peak "$R_LOW")) / (CONC - LOW) ))
+RESULT="$(sed 's/ peak_kib=[0-9]*//' <<<"$R_HIGH")"
+RESULT_LOW="$(sed 's/ peak_kib=[0-9]*//' <<<"$R_LOW")"
+echo "per live call (slope): ${SLOPE} KiB"
 SECTION="$(mktemp)"
 {
   echo "## Dialer (issue 6)"
@@ -98,9 +117,11 @@ SECTION="$(mktemp)"
   echo "\`voicebot phone\` on the same 2 cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)). Every call is"
   echo "answered after 100 ms, hears a ~3 s espeak-ng prompt with its own name, presses 1 at 3.5 s."
   echo
+  echo "- $RESULT_LOW"
   echo "- $RESULT"
+  echo "- **per live call: ${SLOPE} KiB** = (peak RSS at max_concurrent $CONC − at $LOW) / $((CONC - LOW))."
   echo "- first_speech: answer → first 20 ms frame above -40 dBFS in the phone's recording (the prompt was"
-  echo "  pre-rendered at intake). per_live_call: (peak RSS − RSS before the batch) / max_concurrent."
+  echo "  pre-rendered at intake). (peak-base)/max_concurrent also charges the batch, cache and allocator to calls."
   echo "- Targets: answer → first audio < 40 ms; ≤ 64 KiB per live call."
   echo
 } > "$SECTION"

@@ -6,6 +6,7 @@
 //! - [`window`]: calling windows in the recipient's local time (country from the number);
 //! - [`session`]: the traits the binary implements over telephony ([`CallPlacer`],
 //!   [`CallSession`]) and TTS ([`PromptRenderer`]);
+//! - [`SharedPrompts`]: one in-memory copy of a prompt however many live calls play it;
 //! - [`config`], [`clock`]: plain settings and an injectable wall clock;
 //! - `dialer` / `call`: the loop ([`Dialer::run`]) and one call's task;
 //! - `metrics`: the Prometheus series it records (names in one place).
@@ -31,6 +32,7 @@ pub mod limiter;
 mod metrics;
 pub mod outcome;
 pub mod session;
+mod shared_prompts;
 pub mod window;
 
 pub use call::reason;
@@ -42,4 +44,5 @@ pub use session::{
     BoxError, CallEvent, CallPlacer, CallSession, Pcm, PlaceError, PlaceRequest, PromptRenderer, RenderError,
     Voice,
 };
+pub use shared_prompts::SharedPrompts;
 pub use window::{CallingWindow, WindowError, WindowPolicy};

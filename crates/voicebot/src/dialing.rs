@@ -240,6 +240,7 @@ pub async fn start(
         audio: voicebot_tts::AudioStore::open(&config.data_dir).context("opening the audio store")?,
     };
     let placer = TelephonyPlacer { telephony: telephony.clone(), trunks };
+    let prompts = voicebot_dialer::SharedPrompts::new(prompts);
     let dialer = Dialer::new(dc, store, Arc::new(placer), Arc::new(prompts), Arc::new(SystemClock));
     Ok(Some(Dialing { dialer, telephony, renderer }))
 }

@@ -1,0 +1,139 @@
+//! One copy of each prompt in memory, however many live calls play it.
+//!
+//! Every live call holds its rendered prompts until it hangs up. Most prompts of a batch are the
+//! same for every recipient ("Press 1 to confirm, 2 to reschedule"); rendering them per call would
+//! keep one decoded copy per live call — tens of KiB each, times thousands of calls. This wrapper
+//! hands out the same `Arc` while any call still holds it, and forgets it (a `Weak` entry) once the
+//! last one hangs up, so nothing is kept for calls that are over.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use async_trait::async_trait;
+
+use crate::session::{Pcm, PromptRenderer, RenderError, Voice};
+
+/// Prunes dead entries once the map holds this many more than after the last prune.
+const PRUNE_SLACK: usize = 1024;
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Text { text: String, voice: Voice },
+    Audio(String),
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<Key, Weak<[i16]>>,
+    prune_at: usize,
+}
+
+/// A [`PromptRenderer`] that shares identical prompts between live calls.
+pub struct SharedPrompts<R> {
+    inner: R,
+    entries: Mutex<Entries>,
+}
+
+impl<R: PromptRenderer> SharedPrompts<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        SharedPrompts { inner, entries: Mutex::new(Entries { map: HashMap::new(), prune_at: PRUNE_SLACK }) }
+    }
+
+    fn lookup(&self, key: &Key) -> Option<Pcm> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).map.get(key)?.upgrade()
+    }
+
+    fn keep(&self, key: Key, pcm: &Pcm) {
+        let mut e = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        e.map.insert(key, Arc::downgrade(pcm));
+        if e.map.len() >= e.prune_at {
+            e.map.retain(|_, w| w.strong_count() > 0);
+            e.prune_at = e.map.len() + PRUNE_SLACK;
+        }
+    }
+
+    /// Prompts currently shared (entries still held by a call), for tests and metrics.
+    pub fn live_entries(&self) -> usize {
+        let e = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        e.map.values().filter(|w| w.strong_count() > 0).count()
+    }
+}
+
+#[async_trait]
+impl<R: PromptRenderer> PromptRenderer for SharedPrompts<R> {
+    async fn render(&self, text: &str, voice: &Voice) -> Result<Pcm, RenderError> {
+        let key = Key::Text { text: text.to_string(), voice: voice.clone() };
+        if let Some(pcm) = self.lookup(&key) {
+            return Ok(pcm);
+        }
+        // Two calls missing at once both render (the TTS cache makes the second cheap); the
+        // later insert wins and the earlier copy is freed with its call.
+        let pcm = self.inner.render(text, voice).await?;
+        self.keep(key, &pcm);
+        Ok(pcm)
+    }
+
+    async fn audio(&self, id: &str) -> Result<Pcm, RenderError> {
+        let key = Key::Audio(id.to_string());
+        if let Some(pcm) = self.lookup(&key) {
+            return Ok(pcm);
+        }
+        let pcm = self.inner.audio(id).await?;
+        self.keep(key, &pcm);
+        Ok(pcm)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+
+    #[async_trait]
+    impl PromptRenderer for Counting {
+        async fn render(&self, text: &str, _voice: &Voice) -> Result<Pcm, RenderError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![text.len() as i16; 160].into())
+        }
+        async fn audio(&self, _id: &str) -> Result<Pcm, RenderError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![1i16; 160].into())
+        }
+    }
+
+    fn voice() -> Voice {
+        Voice { accent: "english".into(), gender: "female".into() }
+    }
+
+    #[tokio::test]
+    async fn live_prompts_are_shared_and_forgotten_after_the_last_call() {
+        let shared = SharedPrompts::new(Counting::default());
+        let a = shared.render("Press 1.", &voice()).await.unwrap();
+        let b = shared.render("Press 1.", &voice()).await.unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(shared.inner.0.load(Ordering::SeqCst), 1);
+        let male = Voice { gender: "male".into(), ..voice() };
+        let c = shared.render("Press 1.", &male).await.unwrap();
+        assert!(!Arc::ptr_eq(&a, &c), "another voice is another prompt");
+        assert_eq!(shared.live_entries(), 2);
+        drop((a, b, c));
+        assert_eq!(shared.live_entries(), 0);
+        let _again = shared.render("Press 1.", &voice()).await.unwrap();
+        assert_eq!(shared.inner.0.load(Ordering::SeqCst), 3, "rendered again once nobody held it");
+    }
+
+    #[tokio::test]
+    async fn dead_entries_are_pruned() {
+        let shared = SharedPrompts::new(Counting::default());
+        for i in 0..(3 * PRUNE_SLACK) {
+            drop(shared.render(&format!("Hello {i}"), &voice()).await.unwrap());
+        }
+        let len = shared.entries.lock().unwrap().map.len();
+        assert!(len <= PRUNE_SLACK, "{len} entries kept");
+    }
+}
