@@ -13,22 +13,26 @@
 mod callback;
 mod dialer;
 mod error;
+mod listing;
 mod model;
 mod postgres;
 mod postgres_callback;
 mod postgres_dialer;
+mod postgres_listing;
 mod privacy;
 pub mod report;
 pub mod secrets;
 mod sqlite;
 mod sqlite_callback;
 mod sqlite_dialer;
+mod sqlite_listing;
 
 use async_trait::async_trait;
 
 pub use callback::*;
 pub use dialer::*;
 pub use error::StoreError;
+pub use listing::{BatchCursor, BatchListFilter, BatchSummary};
 pub use model::*;
 pub use postgres::{DEFAULT_POOL_SIZE, PgStore};
 pub use privacy::mask_phone;
@@ -100,6 +104,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<(String, String)>>;
     /// One batch of an integrator.
     async fn get_batch(&self, integrator_id: &str, id: &str) -> Result<Option<BatchRow>>;
+    /// The integrator's batches, newest first, keyset-paged, each with its calls by status.
+    async fn list_batches(&self, integrator_id: &str, filter: &BatchListFilter) -> Result<Vec<BatchSummary>>;
     /// Calls of a batch ordered by their row number, filtered and paged.
     async fn batch_calls(&self, batch_id: &str, filter: &CallFilter) -> Result<Vec<CallRow>>;
     /// One call of an integrator.

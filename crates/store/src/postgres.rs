@@ -17,6 +17,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 
 use crate::callback::*;
 use crate::dialer::*;
+use crate::listing::{BatchListFilter, BatchSummary};
 use crate::model::*;
 use crate::{Result, Store, StoreError};
 
@@ -481,6 +482,10 @@ impl Store for PgStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(batch_from).transpose()
+    }
+
+    async fn list_batches(&self, integrator_id: &str, filter: &BatchListFilter) -> Result<Vec<BatchSummary>> {
+        self.listing_batches(integrator_id, filter).await
     }
 
     async fn batch_calls(&self, batch_id: &str, f: &CallFilter) -> Result<Vec<CallRow>> {

@@ -16,6 +16,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::callback::*;
 use crate::dialer::*;
+use crate::listing::{BatchListFilter, BatchSummary};
 use crate::model::*;
 use crate::{Result, Store, StoreError};
 
@@ -388,6 +389,10 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(batch_from).transpose()
+    }
+
+    async fn list_batches(&self, integrator_id: &str, filter: &BatchListFilter) -> Result<Vec<BatchSummary>> {
+        self.listing_batches(integrator_id, filter).await
     }
 
     async fn batch_calls(&self, batch_id: &str, f: &CallFilter) -> Result<Vec<CallRow>> {

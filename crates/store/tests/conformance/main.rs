@@ -12,4 +12,5 @@ mod callback;
 mod dialer;
 mod fleet;
 mod intake;
+mod listing;
 mod open;
