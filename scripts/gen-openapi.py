@@ -5,7 +5,7 @@ def ok(data_schema, msg_desc="Ok"):
 def resp(desc, schema, ctype="application/json"):
     return {"description":desc,"content":{ctype:{"schema":schema}}}
 err=lambda d: resp(d, ref("Error"))
-E={c:{"$ref":f"#/components/responses/E{c}"} for c in [400,401,404,405,409,413,422,500]}
+E={c:{"$ref":f"#/components/responses/E{c}"} for c in [400,401,404,405,409,413,422,500,503]}
 def errs(*codes):
     return {str(c):E[c] for c in codes}
 nullable=lambda t: {"type":[t,"null"]}
@@ -79,6 +79,16 @@ schemas={
    "attempt_log":{"type":"array","items":{"type":"object","required":["attempt_no","started_at","outcome"],"properties":{
      "attempt_no":{"type":"integer"},"url":nullable("string"),"started_at":{"type":"string"},"http_status":nullable("integer"),
      "latency_ms":nullable("integer"),"error":nullable("string"),"outcome":{"type":"string","enum":["DELIVERED","RETRY","EXHAUSTED","GONE","NO_TARGET"]}}}}}}),
+ "BatchList":ok({"type":"object","required":["batches","next_cursor"],"properties":{
+   "next_cursor":{**nullable("string"),"description":"Pass as ?cursor= for the next (older) page; null on the last page."},
+   "batches":{"type":"array","items":{"type":"object","required":["batch_id","created_at","completed_at","status","workflow_id","workflow_name","tts_voice_accent","tts_voice_gender","total_calls","progress"],"properties":{
+     "batch_id":{"type":"string"},"created_at":{"type":"string"},"completed_at":nullable("string"),
+     "status":{"type":"string","enum":["PENDING","IN_PROGRESS","COMPLETED","CANCELLED"]},
+     "workflow_id":{"type":"string"},"workflow_name":nullable("string"),"tts_voice_accent":{"type":"string"},"tts_voice_gender":{"type":"string"},
+     "total_calls":{"type":"integer"},
+     "progress":{"type":"object","description":"Calls by status. processing: an attempt is live; queued includes calls waiting for a retry; finished: completed + timeout + failed + cancelled.",
+       "required":["queued","processing","completed","timeout","failed","cancelled","finished"],
+       "properties":{k:{"type":"integer","minimum":0} for k in ["queued","processing","completed","timeout","failed","cancelled","finished"]}}}}}}}),
  "Health":ok({"type":"object","required":["healthy"],"properties":{"healthy":{"type":"boolean"}}}),
 }
 def p(name, desc="", schema=None):
@@ -90,6 +100,19 @@ paths={
    "responses":{"200":resp("Batch stored; every call QUEUED.",ref("BatchCreated")),**errs(400,401,409,413,422,500)}}},
  "/voicebot/v1/status/{call_id}":{"get":{"operationId":"callStatus","summary":"Call status (the seed's shape)","security":sec,"parameters":[p("call_id")],
    "responses":{"200":resp("Found",ref("CallStatus")),**errs(401,404,500)}}},
+ "/voicebot/v1/batches":{"get":{"operationId":"listBatches","summary":"Your batches, newest first, with live progress counts","security":sec,"parameters":[
+   {"name":"cursor","in":"query","required":False,"schema":{"type":"string"},"description":"next_cursor of the previous page"},
+   {"name":"limit","in":"query","required":False,"schema":{"type":"integer","minimum":1,"maximum":100},"description":"default 20"}],
+   "responses":{"200":resp("Page",ref("BatchList")),**errs(400,401,422,500)}}},
+ "/voicebot/v1/call/{call_id}/audio":{"get":{"operationId":"callAudio","summary":"The prompts this call plays, as one 8 kHz mono WAV",
+   "description":"Every prompt of the call's workflow in step order, rendered with the batch's voice through the dialer's TTS cache (so it is the audio the phone heard), joined with 400 ms of silence. 503 on a node without a TTS engine.",
+   "security":sec,"parameters":[p("call_id")],
+   "responses":{"200":resp("WAV",{"type":"string","format":"binary"},"audio/wav"),**errs(401,404,422,500,503)}}},
+ "/voicebot/v1/voices/preview":{"get":{"operationId":"voicePreview","summary":"Hear a voice: text spoken by an accent and gender, as WAV","security":sec,"parameters":[
+   {"name":"accent","in":"query","required":False,"schema":{"type":"string"},"description":"an accent of GET /voices (default: the server's default accent)"},
+   {"name":"gender","in":"query","required":False,"schema":{"type":"string","enum":["female","male"]}},
+   {"name":"text","in":"query","required":False,"schema":{"type":"string","maxLength":300},"description":"at most 300 characters; default a short greeting"}],
+   "responses":{"200":resp("WAV",{"type":"string","format":"binary"},"audio/wav"),**errs(400,401,422,500,503)}}},
  "/voicebot/v1/call/{call_id}":{"get":{"operationId":"callStatusAlias","summary":"Alias of /status/{call_id}","security":sec,"parameters":[p("call_id")],
    "responses":{"200":resp("Found",ref("CallStatus")),**errs(401,404,500)}}},
  "/voicebot/v1/batch/{batch_id}":{"get":{"operationId":"batchReport","summary":"Batch result, shaped as the completion callback","security":sec,"parameters":[p("batch_id")],
@@ -130,11 +153,13 @@ paths={
  "/voicebot/v1/dnc/{phone_number}":{"delete":{"operationId":"removeDoNotCall","security":sec,"parameters":[p("phone_number")],
    "responses":{"200":resp("Removed",ok({"type":"object","required":["phone_number"],"properties":{"phone_number":{"type":"string"}}})),**errs(401,404,500)}}},
  "/healthz":{"get":{"operationId":"health","responses":{"200":resp("Healthy",ref("Health")),**errs(500)}}},
+ "/":{"get":{"operationId":"dashboard","summary":"The operator dashboard (HTML; log in with an API key)","responses":{"200":resp("HTML page",{"type":"string"},"text/html")}}},
+ "/docs":{"get":{"operationId":"docs","summary":"This API's documentation, rendered from /openapi.json (HTML)","responses":{"200":resp("HTML page",{"type":"string"},"text/html")}}},
  "/openapi.json":{"get":{"operationId":"openapi","responses":{"200":resp("This document",{"type":"object"})}}},
 }
 doc={"openapi":"3.1.0","info":{"title":"voicebot API","version":"0.1.0","description":"Outbound voice-call batches. The seed-compatible routes are POST /voicebot/v1/call, GET /voicebot/v1/status/{call_id} and the completion callback (shaped as GET /voicebot/v1/batch/{batch_id})."},
  "servers":[{"url":"/"}],
  "components":{"securitySchemes":{"bearer":{"type":"http","scheme":"bearer"}},"schemas":schemas,
-   "responses":{f"E{c}":err(d) for c,d in [(400,"Malformed JSON or wrong types"),(401,"Missing or unknown API key"),(404,"Unknown id (or another integrator's)"),(405,"Method not allowed"),(409,"Idempotency-Key reused with another body"),(413,"Body too large"),(422,"Semantically invalid"),(500,"Internal error")]}},
+   "responses":{f"E{c}":err(d) for c,d in [(400,"Malformed JSON or wrong types"),(401,"Missing or unknown API key"),(404,"Unknown id (or another integrator's)"),(405,"Method not allowed"),(409,"Idempotency-Key reused with another body"),(413,"Body too large"),(422,"Semantically invalid"),(500,"Internal error"),(503,"This node has no TTS engine configured (API-only node without espeak-ng)")]}},
  "paths":paths}
 print(json.dumps(doc,indent=1))

@@ -59,6 +59,11 @@ impl ApiError {
         )
     }
 
+    /// 503: a part this node was started without (e.g. no TTS engine).
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+    }
+
     /// 500; the cause is logged here, not sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");

@@ -4,16 +4,19 @@
 //! validation in [`intake`] or the workflow crate, and hand rows to the store. Every
 //! error leaves through [`ApiError`] so every failure has the seed's envelope.
 //!
-//! Layout: one file per resource under `routes/` (calls, batches, workflows, meta).
+//! Layout: one file per resource under `routes/` (calls, batches, workflows, meta); the
+//! operator dashboard and API docs page (static assets built in) under `dashboard/`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod auth;
 mod body;
+mod dashboard;
 mod error;
 pub mod intake;
 mod phone;
 mod routes;
+mod speech;
 mod voices;
 
 use std::sync::Arc;
@@ -23,6 +26,7 @@ use voicebot_store::Store;
 
 pub use error::{ApiError, FieldError};
 pub use phone::normalize_e164;
+pub use speech::{Speech, SpeechError};
 pub use voicebot_workflow::check_http_url as check_callback_url;
 pub use voices::{VoiceEntry, Voices};
 
@@ -72,6 +76,8 @@ pub struct AppState {
     pub audio: Arc<voicebot_tts::AudioStore>,
     /// Told about every new batch after it is committed (the binary pre-renders its prompts).
     pub batch_hook: Option<Arc<dyn BatchHook>>,
+    /// Speaks prompts for the call-audio and voice-preview routes; `None` answers them 503.
+    pub speech: Option<Arc<dyn Speech>>,
 }
 
 /// Something to do once a batch is durably stored; must not block (spawn work instead).

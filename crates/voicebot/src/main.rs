@@ -12,6 +12,7 @@ mod http_log;
 mod metrics;
 mod progress;
 mod serve;
+mod speech;
 mod telephony_cmd;
 mod tts_cmd;
 

@@ -28,6 +28,18 @@ pub async fn run_until(
     let callbacks =
         voicebot_callback::Sender::new(store.clone(), config.callbacks.sender_config(&config.dialing.node))
             .context("starting the callback sender")?;
+    // The API speaks with the dialer's own renderer (one cache, one set of TTS metrics); an
+    // API-only node tries its own and, without a working engine, serves everything but audio.
+    let renderer = match &dialing {
+        Some(d) => Some(d.renderer.clone()),
+        None => match config.renderer().await {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "no TTS: call audio and voice previews answer 503");
+                None
+            }
+        },
+    };
     let state = voicebot_api::AppState {
         store,
         config: Arc::new(config.api_config()),
@@ -36,6 +48,7 @@ pub async fn run_until(
         batch_hook: dialing.as_ref().map(|d| {
             Arc::new(crate::dialing::Prerender::new(d.renderer.clone())) as Arc<dyn voicebot_api::BatchHook>
         }),
+        speech: renderer.map(|r| Arc::new(crate::speech::RendererSpeech(r)) as Arc<dyn voicebot_api::Speech>),
     };
     let metrics = crate::metrics::Sources {
         store: state.store.clone(),

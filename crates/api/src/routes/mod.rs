@@ -5,7 +5,9 @@ mod batches;
 mod callbacks;
 mod calls;
 mod dnc;
+mod listing;
 mod meta;
+mod prompts;
 mod workflows;
 
 use axum::Router;
@@ -63,6 +65,8 @@ pub(crate) fn router() -> Router<AppState> {
     let v1 = Router::new()
         .route("/call", post(calls::place_batch))
         .route("/call/{call_id}", get(calls::call_status))
+        .route("/call/{call_id}/audio", get(prompts::call_audio))
+        .route("/batches", get(listing::list))
         .route("/status/{call_id}", get(calls::call_status))
         .route("/batch/{batch_id}", get(batches::report))
         .route("/batch/{batch_id}/calls", get(batches::calls))
@@ -73,6 +77,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/workflows", get(workflows::list).post(workflows::create))
         .route("/workflows/{workflow_id}", get(workflows::get).put(workflows::put).delete(workflows::delete))
         .route("/voices", get(meta::voices))
+        .route("/voices/preview", get(prompts::voice_preview))
         .route("/dnc", get(dnc::list).post(dnc::add))
         .route("/dnc/{phone_number}", axum::routing::delete(dnc::remove))
         .route("/audio", post(audio::upload))
@@ -81,6 +86,7 @@ pub(crate) fn router() -> Router<AppState> {
         .nest("/voicebot/v1", v1)
         .route("/healthz", get(meta::health))
         .route("/openapi.json", get(meta::openapi))
+        .merge(crate::dashboard::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(envelope_errors))

@@ -1,0 +1,30 @@
+//! The seam through which the API speaks: the call-audio and voice-preview routes need the same
+//! TTS renderer (and its on-disk cache) the dialer uses, so a call's audio here is byte for byte
+//! what the phone heard. The API crate does not own TTS; the binary implements [`Speech`] over
+//! its renderer and hands it in through [`crate::AppState`].
+
+use async_trait::async_trait;
+use voicebot_tts::Pcm16;
+
+/// Why a text could not be spoken.
+#[derive(Debug, thiserror::Error)]
+pub enum SpeechError {
+    /// The accent/gender pair has no voice in the table.
+    #[error("no voice for accent '{accent}' and gender '{gender}'")]
+    UnknownVoice {
+        /// Accent asked for.
+        accent: String,
+        /// Gender asked for.
+        gender: String,
+    },
+    /// The engine failed (logged; answered as a 500).
+    #[error("rendering failed: {0}")]
+    Render(String),
+}
+
+/// Renders text in a batch voice, through the dialer's renderer and cache.
+#[async_trait]
+pub trait Speech: Send + Sync + 'static {
+    /// `text` spoken by the voice of `accent`/`gender`, 8 kHz mono.
+    async fn speak(&self, text: &str, accent: &str, gender: &str) -> Result<Pcm16, SpeechError>;
+}
