@@ -10,11 +10,13 @@ SUDO=""
 
 # name-of-command:debian-package(s)
 missing=()
-for pair in espeak-ng:espeak-ng sipp:sip-tester sox:sox curl:curl node:nodejs python3:python3 pip3:python3-pip; do
+for pair in espeak-ng:espeak-ng sipp:sip-tester sox:sox curl:curl node:nodejs npm:npm python3:python3 pip3:python3-pip; do
   cmd="${pair%%:*}"; pkg="${pair#*:}"
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done
 dpkg -s libsox-fmt-mp3 >/dev/null 2>&1 || missing+=(libsox-fmt-mp3)
+# Headless browser for the dashboard test (crates/voicebot/tests/dashboard.rs); CHROMIUM overrides.
+[ -n "${CHROMIUM:-}" ] || [ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "== installing ${missing[*]}"
   $SUDO apt-get update -qq
@@ -53,6 +55,17 @@ if [ "${fresh_pg:-0}" = "1" ]; then
   $SUDO pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main reload
   psql -h 127.0.0.1 -U postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1 \
     || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test"
+fi
+
+# playwright-core for the browser test, exactly as locked (no browser download: Debian's chromium is used).
+browser_deps_current() {
+  (cd tests/browser && node -e '
+    const want = require("./package.json").dependencies["playwright-core"];
+    process.exit(require("./node_modules/playwright-core/package.json").version === want ? 0 : 1);' 2>/dev/null)
+}
+if ! browser_deps_current; then
+  echo "== npm ci (tests/browser)"
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 echo "== cargo fmt --check"
