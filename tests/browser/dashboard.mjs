@@ -88,6 +88,7 @@ async function main() {
     await page.selectOption('#workflow', workflowId);
     await page.selectOption('#accent', 'igbo');
     await page.fill('#recipients', csv);
+    await page.screenshot({ path: path.join(artifacts, 'new-batch.png') });
     await page.click('#new-batch button[type=submit]');
     await page.waitForFunction(() => location.hash.startsWith('#/batch/'), null, { timeout: 30_000 });
     const batchId = await page.evaluate(() => location.hash.split('/')[2]);
@@ -128,6 +129,7 @@ async function main() {
     await page.click('a[data-nav=batches]');
     const done = await page.waitForSelector(`#batches tr[data-batch="${batchId}"] td[data-finished]`);
     check(await done.textContent() === String(total), `list shows ${await done.textContent()} finished`);
+    await page.screenshot({ path: path.join(artifacts, 'batches.png') });
 
     step('preview a voice on the workflows page');
     await page.click('a[data-nav=workflows]');
@@ -138,6 +140,7 @@ async function main() {
     await page.click(`${card} button`);
     const preview = await playAudio(page, `${card} audio`);
     check(preview.duration > 0, `preview duration ${preview.duration}`);
+    await page.screenshot({ path: path.join(artifacts, 'workflows.png') });
 
     step('open /docs');
     await page.goto(`${base}/docs`);

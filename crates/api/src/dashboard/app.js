@@ -166,17 +166,19 @@ function stopPolling() {
   pollTimer = null;
 }
 
-function poll(fn) {
+/// Calls `fn` every `every()` ms until it returns false (or the view changes).
+function poll(fn, every) {
   stopPolling();
+  const wait = () => (every ? every() : POLL_MS);
   const tick = async () => {
     try {
       if (await fn() === false) return;
     } catch (e) {
       say(e instanceof ApiError ? e.describe() : String(e), true);
     }
-    pollTimer = setTimeout(tick, POLL_MS);
+    pollTimer = setTimeout(tick, wait());
   };
-  pollTimer = setTimeout(tick, POLL_MS);
+  pollTimer = setTimeout(tick, wait());
 }
 
 async function batchesView() {
@@ -235,21 +237,32 @@ async function batchView(id) {
     try { const r = await post(`/batch/${id}/cancel`); say(`${r.cancelled_calls} calls cancelled.`); await render(); } catch (e) { say(e.describe(), true); }
   });
   const table = el('table', { id: 'calls' },
-    el('caption', {}, 'Calls'),
+    el('caption', {}, 'Calls, in request order'),
     el('thead', {}, el('tr', {}, ['#', 'Phone', 'Status', 'Attempts', 'SIP outcome', 'Option', 'Duration', 'Prompt audio']
       .map(h => el('th', { scope: 'col', class: ['Attempts', 'Duration', '#'].includes(h) ? 'num' : null }, h)))),
     tbody);
   show('Batch', head, el('div', { class: 'actions' }, csv, cancel), statsBox, charts, table);
   const players = new Map(); // call id -> audio cell, kept across refreshes
+  const PAGE = 100;
+  let shown = PAGE; // rows in the table; "Show more calls" adds a page
+  let totalCalls = 0;
+  const more = el('button', { type: 'button', class: 'secondary', hidden: true }, 'Show more calls');
+  more.addEventListener('click', async () => { shown += PAGE; await render(); });
+  view().append(more);
   const render = async () => {
+    // The report carries every call's status and duration (charts); the table reads only the
+    // rows it shows, with attempts and SIP outcome, from the paged calls route.
     const report = await get(`/batch/${id}`);
+    totalCalls = report.stats.total_calls;
     let calls = [];
     let cursor = null;
     do {
-      const page = await get(`/batch/${id}/calls?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const limit = Math.min(1000, shown - calls.length);
+      const page = await get(`/batch/${id}/calls?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
       calls = calls.concat(page.calls);
       cursor = page.next_cursor;
-    } while (cursor);
+    } while (cursor && calls.length < shown);
+    more.hidden = !cursor;
     const s = report.stats;
     const final = report.status === 'COMPLETED' || report.status === 'CANCELLED';
     const badge = pill(report.status);
@@ -263,11 +276,11 @@ async function batchView(id) {
       statCard('replied', s.replied_calls), statCard('success rate', `${s.success_rate}%`),
       statCard('average duration', `${s.avg_duration} s`));
     const byStatus = {};
-    for (const c of calls) byStatus[c.status] = (byStatus[c.status] || 0) + 1;
+    for (const c of report.request_calls) byStatus[c.status] = (byStatus[c.status] || 0) + 1;
     const outcomes = Object.keys(COLORS).filter(k => byStatus[k]).map(k => ({ label: k, value: byStatus[k], color: COLORS[k] }));
     const options = Object.entries(s.response_options_counts || {}).map(([k, v]) => ({ label: `option ${k}`, value: v }));
     charts.replaceChildren(barChart('Outcomes', outcomes), barChart('Options pressed', options, '#0b5cad'),
-      barChart('Durations (answered calls)', durationBuckets(calls), '#57606a'));
+      barChart('Durations (answered calls)', durationBuckets(report.request_calls), '#57606a'));
     tbody.replaceChildren(...calls.map((c, i) => {
       let cell = players.get(c.id);
       if (!cell) {
@@ -295,7 +308,8 @@ async function batchView(id) {
     return !final;
   };
   await render();
-  poll(render);
+  // Big batches are polled less often: the report grows with every call.
+  poll(render, () => POLL_MS + Math.min(totalCalls, 20000));
 }
 
 /// Minimal RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF.
@@ -401,11 +415,15 @@ async function newBatchView() {
   template();
 }
 
+/// A workflow's first prompt as written (with its [variables]).
+function firstPrompt(wf) {
+  const step = (wf.steps || []).find(s => s.say || s.gather);
+  return wf.message || (step && (step.say || step.gather.prompt)) || `This is ${wf.name}.`;
+}
+
 /// The text a workflow's preview speaks: its first prompt, variables read as their names.
 function previewText(wf) {
-  const step = (wf.steps || []).find(s => s.say || s.gather);
-  const text = wf.message || (step && (step.say || step.gather.prompt)) || `This is ${wf.name}.`;
-  return text.replace(/\[(\w+)\]|\{\{\s*(\w+)\s*\}\}/g, (_, a, b) => a || b).slice(0, 300);
+  return firstPrompt(wf).replace(/\[(\w+)\]|\{\{\s*(\w+)\s*\}\}/g, (_, a, b) => a || b).slice(0, 300);
 }
 
 async function workflowsView() {
@@ -429,7 +447,7 @@ async function workflowsView() {
     return el('article', { class: 'card', 'data-workflow': wf.workflow_id },
       el('h2', {}, wf.name, ' ', el('span', { class: `pill ${wf.status === 'ACTIVE' ? 'COMPLETED' : 'CANCELLED'}` }, wf.status)),
       el('p', { class: 'muted' }, el('code', {}, wf.workflow_id), ` · updated ${fmtTime(wf.updated_at)}`),
-      el('p', {}, previewText(wf)),
+      el('p', {}, firstPrompt(wf)),
       wf.variables.length ? el('p', {}, 'Variables: ', wf.variables.map(v => el('code', {}, v, ' '))) : '',
       el('div', { class: 'actions' }, accent, gender, btn, out));
   });
