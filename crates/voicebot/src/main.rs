@@ -8,6 +8,7 @@ mod batch_cmd;
 mod config;
 mod demo;
 mod dialing;
+mod heap;
 mod http_log;
 mod metrics;
 mod progress;
@@ -19,6 +20,9 @@ mod tts_cmd;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+
+#[global_allocator]
+static ALLOCATOR: heap::Counting = heap::Counting;
 
 #[derive(Parser)]
 #[command(name = "voicebot", version, about = "Self-hosted outbound voice calls for health programmes")]

@@ -53,6 +53,7 @@ fn describe() {
     );
     describe_counter!("voicebot_callback_deliveries_total", "Callback delivery attempts, by result");
     describe_gauge!("voicebot_live_calls", "Calls this node has live (dialing or answered)");
+    describe_gauge!("voicebot_heap_bytes", metrics::Unit::Bytes, "Heap allocated and not yet freed");
     describe_gauge!("voicebot_queue_depth", "Non-final calls of every batch, by state");
     describe_counter!("voicebot_rtp_packets_sent_total", "RTP packets sent");
     describe_counter!("voicebot_rtp_packets_received_total", "RTP packets received");
@@ -99,6 +100,7 @@ async fn scrape(State(s): State<Sources>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "queue depth for /metrics failed"),
     }
+    metrics::gauge!("voicebot_heap_bytes").set(crate::heap::live_bytes() as f64);
     let handle = handle();
     handle.run_upkeep();
     let body = handle.render();

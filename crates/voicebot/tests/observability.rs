@@ -114,6 +114,7 @@ fn metrics_parse_and_move_during_a_batch() {
         assert_eq!(after.get(&format!("voicebot_queue_depth{{state={state}}}")), 0.0, "{state}");
         assert!(after.has(&format!("voicebot_queue_depth{{state={state}}}")));
     }
+    assert!(after.get("voicebot_heap_bytes{}") > 1e6, "live heap counted");
     assert_eq!(after.get("voicebot_live_calls{}"), 0.0);
     assert!(after.has("voicebot_live_calls{}"));
 }
