@@ -121,6 +121,7 @@ PY
   )"
   kill $SERVER $PHONE 2>/dev/null || true
   wait $SERVER $PHONE 2>/dev/null || true
+  [ -n "${BENCH_KEEP:-}" ] && cp "$WORK/heap.txt" "$BENCH_KEEP"
   rm -rf "$WORK"
   echo "$RESULT peak_kib=$PEAK_RSS"
 }

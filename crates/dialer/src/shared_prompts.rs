@@ -3,10 +3,15 @@
 //! Every live call holds its rendered prompts until it hangs up. Most prompts of a batch are the
 //! same for every recipient ("Press 1 to confirm, 2 to reschedule"); rendering them per call would
 //! keep one decoded copy per live call — tens of KiB each, times thousands of calls. This wrapper
-//! hands out the same `Arc` while any call still holds it, and forgets it (a `Weak` entry) once the
-//! last one hangs up, so nothing is kept for calls that are over.
+//! hands out the same `Arc` while any call still holds it.
+//!
+//! Only prompts seen twice are entered. A `Weak<[i16]>` keeps its allocation alive (the samples live
+//! inside the `Arc`'s block) until it is pruned, so holding one for every prompt would keep each
+//! recipient's own prompt ("Hello James, ...") in memory long after the call. Unique prompts are
+//! therefore only remembered as a 64-bit hash; from its second use on a prompt is shared.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use async_trait::async_trait;
@@ -15,6 +20,8 @@ use crate::session::{Pcm, PromptRenderer, RenderError, Voice};
 
 /// Prunes dead entries once the map holds this many more than after the last prune.
 const PRUNE_SLACK: usize = 1024;
+/// Hashes of prompts seen once; forgotten all at once past this many (8 bytes each).
+const SEEN_MAX: usize = 64 * 1024;
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Key {
@@ -22,30 +29,41 @@ enum Key {
     Audio(String),
 }
 
-#[derive(Default)]
 struct Entries {
     map: HashMap<Key, Weak<[i16]>>,
     prune_at: usize,
+    seen: HashSet<u64>,
 }
 
 /// A [`PromptRenderer`] that shares identical prompts between live calls.
 pub struct SharedPrompts<R> {
     inner: R,
     entries: Mutex<Entries>,
+    hasher: RandomState,
 }
 
 impl<R: PromptRenderer> SharedPrompts<R> {
     /// Wraps `inner`.
     pub fn new(inner: R) -> Self {
-        SharedPrompts { inner, entries: Mutex::new(Entries { map: HashMap::new(), prune_at: PRUNE_SLACK }) }
+        let entries = Entries { map: HashMap::new(), prune_at: PRUNE_SLACK, seen: HashSet::new() };
+        SharedPrompts { inner, entries: Mutex::new(entries), hasher: RandomState::new() }
     }
 
     fn lookup(&self, key: &Key) -> Option<Pcm> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner).map.get(key)?.upgrade()
     }
 
+    /// Remembers a prompt just rendered: its hash the first time, the prompt itself after that.
     fn keep(&self, key: Key, pcm: &Pcm) {
+        let hash = self.hasher.hash_one(&key);
         let mut e = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if !e.seen.contains(&hash) {
+            if e.seen.len() >= SEEN_MAX {
+                e.seen.clear();
+            }
+            e.seen.insert(hash);
+            return;
+        }
         e.map.insert(key, Arc::downgrade(pcm));
         if e.map.len() >= e.prune_at {
             e.map.retain(|_, w| w.strong_count() > 0);
@@ -113,25 +131,33 @@ mod tests {
     #[tokio::test]
     async fn live_prompts_are_shared_and_forgotten_after_the_last_call() {
         let shared = SharedPrompts::new(Counting::default());
+        let first = shared.render("Press 1.", &voice()).await.unwrap();
+        assert_eq!(shared.live_entries(), 0, "a prompt seen once is not held");
         let a = shared.render("Press 1.", &voice()).await.unwrap();
         let b = shared.render("Press 1.", &voice()).await.unwrap();
         assert!(Arc::ptr_eq(&a, &b));
-        assert_eq!(shared.inner.0.load(Ordering::SeqCst), 1);
+        assert!(!Arc::ptr_eq(&first, &a));
+        assert_eq!(shared.inner.0.load(Ordering::SeqCst), 2);
         let male = Voice { gender: "male".into(), ..voice() };
-        let c = shared.render("Press 1.", &male).await.unwrap();
-        assert!(!Arc::ptr_eq(&a, &c), "another voice is another prompt");
+        let m1 = shared.render("Press 1.", &male).await.unwrap();
+        let m2 = shared.render("Press 1.", &male).await.unwrap();
+        assert!(!Arc::ptr_eq(&a, &m2), "another voice is another prompt");
         assert_eq!(shared.live_entries(), 2);
-        drop((a, b, c));
+        drop((first, a, b, m1, m2));
         assert_eq!(shared.live_entries(), 0);
         let _again = shared.render("Press 1.", &voice()).await.unwrap();
-        assert_eq!(shared.inner.0.load(Ordering::SeqCst), 3, "rendered again once nobody held it");
+        assert_eq!(shared.inner.0.load(Ordering::SeqCst), 5, "rendered again once nobody held it");
     }
 
     #[tokio::test]
-    async fn dead_entries_are_pruned() {
+    async fn unique_prompts_are_never_held_and_dead_entries_are_pruned() {
         let shared = SharedPrompts::new(Counting::default());
         for i in 0..(3 * PRUNE_SLACK) {
-            drop(shared.render(&format!("Hello {i}"), &voice()).await.unwrap());
+            drop(shared.render(&format!("Hello patient {i}"), &voice()).await.unwrap());
+        }
+        assert_eq!(shared.entries.lock().unwrap().map.len(), 0, "unique prompts kept");
+        for i in 0..(3 * PRUNE_SLACK) {
+            drop(shared.render(&format!("Hello patient {i}"), &voice()).await.unwrap());
         }
         let len = shared.entries.lock().unwrap().map.len();
         assert!(len <= PRUNE_SLACK, "{len} entries kept");
