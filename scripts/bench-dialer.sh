@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Dialer benchmark (issue 6): one N-call batch (default 2,000) against `voicebot phone` on 127.0.0.1 —
 # every call answered, a ~3 s prompt, key 1 pressed. Reports wall time, calls/s, answer → first speech
-# heard by the phone (p50/p99, from its recordings: first 20 ms frame above -40 dBFS), the server's peak
+# heard by the phone (p50/p99, from its recordings: first 10 ms window (1 ms steps) above -40 dBFS), the server's peak
 # RSS per live call and CPU per call. Writes BENCHMARKS.md "## Dialer (issue 6)". Release build.
 # Memory per live call is a slope: `voicebot_heap_bytes` (live heap, from /metrics) regressed on
 # `voicebot_live_calls`, sampled through the run. The prompts are pre-rendered first (a scheduled batch
@@ -98,9 +98,9 @@ for path in glob.glob(f"{work}/rec/*.wav"):
     with wave.open(path) as w:
         frames = w.readframes(w.getnframes())
     s = struct.unpack("<%dh" % (len(frames) // 2), frames)
-    for i in range(0, len(s) - 160, 160):
-        block = s[i:i + 160]
-        if math.sqrt(sum(x * x for x in block) / 160) > 327:  # -40 dBFS
+    for i in range(0, len(s) - 80, 8):  # 10 ms windows in 1 ms steps
+        block = s[i:i + 80]
+        if math.sqrt(sum(x * x for x in block) / 80) > 327:  # -40 dBFS
             lat.append(i / 8.0)
             break
 lat.sort()
@@ -138,7 +138,7 @@ SECTION="$(mktemp)"
   echo "- $RESULT"
   echo "- heap_per_live_call: least-squares slope of live heap bytes on live calls over the run's"
   echo "  /metrics samples, prompts pre-rendered beforehand (as when intake precedes dialing)."
-  echo "- first_speech: answer → first 20 ms frame above -40 dBFS in the phone's recording (the prompt was"
+  echo "- first_speech: answer → first 10 ms window (1 ms steps) above -40 dBFS in the phone's recording (the prompt was"
   echo "  pre-rendered at intake). (peak-base)/max_concurrent is RSS, which keeps freed arenas: an upper bound."
   echo "- Targets: answer → first audio < 40 ms; ≤ 64 KiB per live call. What a live call holds: its own"
   echo "  rendered message as 8 kHz PCM16 (~4 s here = ~64 KiB; prompts common to all calls are shared by"

@@ -96,15 +96,20 @@ impl Pcm16 {
     /// The samples without leading and trailing near-silence (below about -50 dBFS), keeping
     /// `margin_ms` of the quiet edge on each side.
     pub fn trimmed(&self, margin_ms: u32) -> Pcm16 {
+        self.trimmed_edges(margin_ms, margin_ms)
+    }
+
+    /// As [`Pcm16::trimmed`], keeping `lead_ms` of quiet before the sound and `tail_ms` after.
+    pub fn trimmed_edges(&self, lead_ms: u32, tail_ms: u32) -> Pcm16 {
         const FLOOR: u16 = 100;
-        let margin = (SAMPLE_RATE / 1000 * margin_ms) as usize;
+        let ms = |n: u32| (SAMPLE_RATE / 1000 * n) as usize;
         let loud = |s: &i16| s.unsigned_abs() > FLOOR;
         let Some(first) = self.samples.iter().position(loud) else {
             return Pcm16::default();
         };
         let last = self.samples.iter().rposition(loud).unwrap_or(first);
-        let start = first.saturating_sub(margin);
-        let end = (last + 1 + margin).min(self.samples.len());
+        let start = first.saturating_sub(ms(lead_ms));
+        let end = (last + 1 + ms(tail_ms)).min(self.samples.len());
         Pcm16::new(self.samples[start..end].to_vec())
     }
 
@@ -176,5 +181,11 @@ mod tests {
         let t = Pcm16::new(s).trimmed(10);
         assert_eq!(t.len(), 80 + 2 * 80);
         assert!(Pcm16::silence(10).trimmed(10).is_empty());
+        let mut s = vec![0i16; 800];
+        s.extend(std::iter::repeat_n(5000, 80));
+        s.extend(vec![3; 800]);
+        let t = Pcm16::new(s).trimmed_edges(5, 20);
+        assert_eq!(t.len(), 40 + 80 + 160);
+        assert_eq!(t.samples()[40], 5000, "sound starts after 5 ms");
     }
 }

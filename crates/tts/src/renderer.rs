@@ -222,7 +222,9 @@ impl Renderer {
             if i > 0 {
                 out.append(&Pcm16::silence(SENTENCE_GAP_MS));
             }
-            out.append(&pcm.trimmed(20));
+            // 5 ms before the first sound: the callee hears speech as soon as the call is answered;
+            // 20 ms after, so words do not end clipped.
+            out.append(&pcm.trimmed_edges(5, 20));
         }
         Ok(out)
     }
