@@ -236,6 +236,7 @@ async fn restart_counts_interrupted_attempts_and_never_exceeds_max() {
             node: "n1".into(),
             started_at: now,
             lease_until: now + 3_600_000_000,
+            max_concurrent: None,
         };
         db.store.begin_attempt(&a).await.unwrap();
     }

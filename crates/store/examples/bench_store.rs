@@ -107,6 +107,7 @@ async fn cycle(store: &Arc<dyn Store>, node: &str, call_id: &str) {
         node: node.into(),
         started_at: now,
         lease_until: now + 600_000_000,
+        max_concurrent: None,
     };
     assert_eq!(store.begin_attempt(&attempt).await.expect("begin"), AttemptStart::Started(1));
     let result = AttemptResult {

@@ -18,6 +18,7 @@ mod model;
 mod postgres;
 mod postgres_callback;
 mod postgres_dialer;
+mod postgres_fleet;
 mod postgres_listing;
 mod privacy;
 pub mod report;
@@ -25,6 +26,7 @@ pub mod secrets;
 mod sqlite;
 mod sqlite_callback;
 mod sqlite_dialer;
+mod sqlite_fleet;
 mod sqlite_listing;
 
 use async_trait::async_trait;
@@ -156,6 +158,20 @@ pub trait Store: Send + Sync + 'static {
         dead_node: Option<&str>,
         retry_delay: i64,
     ) -> Result<Recovered>;
+
+    // ---- fleet (see `fleet` in ARCHITECTURE.md; the same code path on SQLite) ----
+
+    /// Takes the next INVITE send slot of `trunk`, shared by every node on this database: the
+    /// later of `earliest` and the trunk's pacing time (GCRA, burst 1), which moves on by
+    /// `interval` µs in the same statement. Slots are at least `interval` apart whichever
+    /// node took them, so INVITEs sent at their slots keep the trunk's CPS fleet-wide.
+    async fn reserve_send_slot(&self, trunk: &str, earliest: i64, interval: i64) -> Result<i64>;
+    /// Records that dialer `node` is alive at `now`; returns its previous heartbeat, if any.
+    async fn heartbeat(&self, node: &str, now: i64) -> Result<Option<i64>>;
+    /// [`Store::recover_interrupted`] for dead nodes: calls leased by a node whose last
+    /// heartbeat is older than `silent_since` (and calls whose lease expired) are recovered —
+    /// open attempts become `INTERRUPTED` and count, claims without an attempt are requeued.
+    async fn recover_dead_nodes(&self, now: i64, silent_since: i64, retry_delay: i64) -> Result<Recovered>;
 
     /// Adds a number to the integrator's do-not-call list; false if it was there already.
     async fn add_do_not_call(&self, integrator_id: &str, phone: &str, source: &str, now: i64)
