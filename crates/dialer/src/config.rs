@@ -58,6 +58,12 @@ pub struct DialerConfig {
     pub claim_batch: u32,
     /// How long to wait for the driver's `Ended` after our hang-up.
     pub hangup_grace: Duration,
+    /// How often this node writes its heartbeat (and looks for dead nodes).
+    pub heartbeat_interval: Duration,
+    /// A node silent this long is dead: its open attempts become `INTERRUPTED` and its claims
+    /// go back to the queue. This node stops sending INVITEs once its own heartbeat is half
+    /// that old, so it is never presumed dead while still dialing.
+    pub dead_after: Duration,
 }
 
 impl DialerConfig {
@@ -73,6 +79,8 @@ impl DialerConfig {
             recovery_interval: Duration::from_secs(60),
             claim_batch: 100,
             hangup_grace: Duration::from_secs(5),
+            heartbeat_interval: Duration::from_secs(2),
+            dead_after: Duration::from_secs(20),
         }
     }
 

@@ -52,13 +52,20 @@ pub fn now_micros() -> i64 {
 /// Opens the store named by a database URL (`sqlite://path`, `sqlite::memory:`, or
 /// `postgres://user@host/db` for a fleet) and brings its schema up to date.
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    open_with_pool(url, DEFAULT_POOL_SIZE).await
+}
+
+/// [`open`] with `pool_size` connections for PostgreSQL (each node of a fleet opens its own;
+/// SQLite keeps its own pool, sized for one writer).
+pub async fn open_with_pool(url: &str, pool_size: u32) -> Result<std::sync::Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let store = SqliteStore::open(url).await?;
         store.migrate().await?;
         return Ok(std::sync::Arc::new(store));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = PgStore::open(url).await?;
+        let options: sqlx::postgres::PgConnectOptions = url.parse()?;
+        let store = PgStore::open_with(options, pool_size).await?;
         store.migrate().await?;
         return Ok(std::sync::Arc::new(store));
     }
