@@ -13,9 +13,12 @@ use crate::window::WindowPolicy;
 pub struct TrunkConfig {
     /// Name (matches telephony's trunk).
     pub name: String,
-    /// INVITEs per second.
+    /// INVITEs per second, across every node on one database.
     pub cps: f64,
-    /// Calls live at once.
+    /// Headroom of the INVITE spacing for jitter (fraction of a second per one-second window);
+    /// see [`crate::limiter::JITTER_MARGIN`].
+    pub cps_margin: f64,
+    /// Calls live at once, across every node on one database.
     pub max_concurrent: u32,
     /// Ring timeout (default 30 s).
     pub ring_timeout: Duration,
@@ -29,6 +32,7 @@ impl TrunkConfig {
         TrunkConfig {
             name: name.into(),
             cps: 10.0,
+            cps_margin: crate::limiter::JITTER_MARGIN,
             max_concurrent: 50,
             ring_timeout: Duration::from_secs(30),
             caller_id: None,

@@ -95,7 +95,7 @@ impl Dialer {
                 Arc::new(Trunk {
                     config: t.clone(),
                     limiter: Mutex::new(TrunkLimiter::new(t.max_concurrent)),
-                    interval: micros(send_interval(t.cps)),
+                    interval: micros(send_interval(t.cps, t.cps_margin)),
                     gate: tokio::sync::Mutex::new(()),
                     in_line: std::sync::atomic::AtomicU32::new(0),
                     ended: Notify::new(),

@@ -8,16 +8,18 @@
 
 use std::time::Duration;
 
-/// INVITEs are spaced this much wider than `1/cps`, so the far end still sees at most `cps` in
-/// any one-second window when our sends, the network or the far end's reading add jitter: a
-/// window of one second then spans at most `cps - 1` intervals plus 2 % of a second (20 ms),
-/// and sends may drift that much before a window could hold `cps + 1` of them.
-pub const JITTER_MARGIN: f64 = 0.02;
+/// Default of [`crate::TrunkConfig::cps_margin`]: INVITEs are spaced this much wider than
+/// `1/cps`, so the far end still sees at most `cps` in any one-second window when our sends,
+/// the network or the far end's reading of its socket bunch them: with margin `m` a window of
+/// one second spans at most `cps - 1` intervals plus `m` seconds (50 ms at 5 %), and sends may
+/// bunch that much before a window could hold `cps + 1` of them.
+pub const JITTER_MARGIN: f64 = 0.05;
 
-/// Spacing of a trunk's send slots at `cps` (at least 0.001), margin included.
-pub fn send_interval(cps: f64) -> Duration {
+/// Spacing of a trunk's send slots at `cps` (at least 0.001) with `margin` (0 to 1) of headroom.
+pub fn send_interval(cps: f64, margin: f64) -> Duration {
     let cps = if cps.is_finite() && cps > 0.001 { cps } else { 0.001 };
-    Duration::from_secs_f64((1.0 + JITTER_MARGIN) / cps)
+    let margin = if margin.is_finite() { margin.clamp(0.0, 1.0) } else { JITTER_MARGIN };
+    Duration::from_secs_f64((1.0 + margin) / cps)
 }
 
 /// This node's call slots on one trunk: a call holds one from its claim until its task ends.
@@ -70,7 +72,7 @@ mod tests {
     #[test]
     fn spacing_keeps_cps_in_any_second_under_jitter() {
         for cps in [1.0, 5.0, 10.0, 60.0, 200.0] {
-            let interval = send_interval(cps).as_micros() as i64;
+            let interval = send_interval(cps, JITTER_MARGIN).as_micros() as i64;
             let jitter = (JITTER_MARGIN * 1e6) as i64 - 1_000;
             // Worst case: the first send of a window as late as allowed, the rest on time.
             let sends: Vec<i64> = (0..1000)
@@ -82,7 +84,8 @@ mod tests {
                 .unwrap();
             assert!(most as f64 <= cps, "{most} sends in one second at {cps} CPS");
         }
-        assert_eq!(send_interval(0.0), send_interval(-1.0), "nonsense rates are clamped");
+        assert_eq!(send_interval(0.0, 0.0), send_interval(-1.0, 0.0), "nonsense rates are clamped");
+        assert_eq!(send_interval(10.0, 0.1), Duration::from_millis(110));
     }
 
     #[test]

@@ -112,10 +112,14 @@ pub struct TrunkSection {
     /// Number presented as caller.
     #[serde(default = "default_caller_id")]
     pub caller_id: String,
-    /// Call set-ups per second.
+    /// Call set-ups per second, across the fleet.
     #[serde(default = "default_cps")]
     pub cps: f64,
-    /// Calls live at once.
+    /// Headroom of the INVITE spacing for jitter: 0.05 spaces INVITEs 5 % wider than `1/cps`,
+    /// so up to 50 ms of bunching on the way never puts `cps + 1` in one second.
+    #[serde(default = "default_cps_margin")]
+    pub cps_margin: f64,
+    /// Calls live at once, across the fleet.
     #[serde(default = "default_max_concurrent")]
     pub max_concurrent: u32,
     /// `PCMU`, `PCMA` in preference order.
@@ -131,6 +135,9 @@ fn default_caller_id() -> String {
 }
 fn default_cps() -> f64 {
     10.0
+}
+fn default_cps_margin() -> f64 {
+    voicebot_dialer::limiter::JITTER_MARGIN
 }
 fn default_max_concurrent() -> u32 {
     100

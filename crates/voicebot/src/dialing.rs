@@ -242,6 +242,7 @@ pub async fn start(
         trunks.insert(t.name.clone(), t.telephony()?);
         let mut dt = voicebot_dialer::TrunkConfig::new(t.name.clone());
         dt.cps = t.cps;
+        dt.cps_margin = t.cps_margin;
         dt.max_concurrent = t.max_concurrent;
         dt.ring_timeout = Duration::from_secs(t.ring_timeout_seconds);
         dt.caller_id = Some(t.caller_id.clone());
