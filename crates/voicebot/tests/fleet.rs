@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 /// The trunk's limits, shared by the three nodes.
 const CPS: usize = 60;
-const MAX_CONCURRENT: usize = 30;
+const MAX_CONCURRENT: usize = 20;
 /// INVITEs spaced 10 % wider than `1/cps`: absorbs 100 ms of bunching between a node's send
 /// slot and the phone reading its socket, on a test box whose two cores run three servers,
 /// the phone and PostgreSQL (and often a build).
@@ -113,7 +113,7 @@ impl Fleet {
     fn start(extra_toml: &str) -> Fleet {
         let schema = Schema::create();
         let phone =
-            Phone::start(json!({"default": {"answer_after_ms": 50, "press": "1", "press_after_ms": 150}}));
+            Phone::start(json!({"default": {"answer_after_ms": 50, "press": "1", "press_after_ms": 300}}));
         let nodes: Vec<Server> = (1..=3)
             .map(|n| {
                 let toml = format!(
