@@ -21,3 +21,8 @@ CREATE TABLE nodes (
 -- leased calls. Both look at the few live rows only.
 CREATE INDEX attempts_live_trunk ON attempts(trunk) WHERE state = 'DIALING';
 CREATE INDEX calls_leased_by ON calls(lease_owner) WHERE status = 'DIALING';
+
+-- Claims order due queued calls by (next_attempt_at, seq): with `seq` in the index SQLite walks
+-- it in that order instead of sorting every queued call (55 ms per claim at 50,000 queued).
+DROP INDEX calls_due;
+CREATE INDEX calls_due ON calls(status, next_attempt_at, seq);
