@@ -51,8 +51,8 @@ pub struct NewAttempt {
     /// The lease is extended to this.
     pub lease_until: i64,
     /// The trunk's `max_concurrent`, enforced across every node on this database: the attempt
-    /// is refused ([`AttemptStart::TrunkFull`]) while that many attempts of the trunk are live
-    /// under an unexpired lease. `None`: no check.
+    /// is refused ([`AttemptStart::TrunkFull`]) while that many attempts of the trunk are
+    /// `DIALING` (a dead node's count until recovery interrupts them). `None`: no check.
     pub max_concurrent: Option<u32>,
 }
 

@@ -191,7 +191,7 @@ impl PgStore {
             return Ok(start);
         }
         if let Some(max) = a.max_concurrent
-            && lock_and_count_live(&mut tx, &a.trunk, a.started_at).await? >= i64::from(max)
+            && lock_and_count_live(&mut tx, &a.trunk).await? >= i64::from(max)
         {
             tx.rollback().await?;
             return Ok(AttemptStart::TrunkFull);

@@ -13,9 +13,11 @@ use crate::Result;
 use crate::postgres::PgStore;
 
 /// Locks the trunk's pacing row (creating it) until the transaction ends, then counts the
-/// trunk's live attempts: `DIALING` under an unexpired lease. Read after the lock, so every
-/// attempt committed by a node that held the lock before is counted.
-pub(crate) async fn lock_and_count_live(conn: &mut PgConnection, trunk: &str, now: i64) -> Result<i64> {
+/// trunk's live attempts: `DIALING` ones (the partial index `attempts_live_trunk`, so the count
+/// costs the live attempts only). Read after the lock, so every attempt committed by a node that
+/// held the lock before is counted. An attempt of a dead node counts until recovery (the
+/// heartbeat sweep, which also takes expired leases) marks it `INTERRUPTED`: safe side.
+pub(crate) async fn lock_and_count_live(conn: &mut PgConnection, trunk: &str) -> Result<i64> {
     sqlx::query(
         "INSERT INTO trunk_pacing (trunk, next_send_at) VALUES ($1, 0)
          ON CONFLICT (trunk) DO UPDATE SET trunk = excluded.trunk",
@@ -23,14 +25,10 @@ pub(crate) async fn lock_and_count_live(conn: &mut PgConnection, trunk: &str, no
     .bind(trunk)
     .execute(&mut *conn)
     .await?;
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM attempts a JOIN calls c ON c.id = a.call_id
-         WHERE a.trunk = $1 AND a.state = 'DIALING' AND c.status = 'DIALING' AND c.lease_expires_at >= $2",
-    )
-    .bind(trunk)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM attempts WHERE trunk = $1 AND state = 'DIALING'")
+        .bind(trunk)
+        .fetch_one(&mut *conn)
+        .await?)
 }
 
 impl PgStore {

@@ -166,7 +166,7 @@ impl SqliteStore {
             return Ok(start);
         }
         if let Some(max) = a.max_concurrent
-            && count_live(&mut tx, &a.trunk, a.started_at).await? >= i64::from(max)
+            && count_live(&mut tx, &a.trunk).await? >= i64::from(max)
         {
             tx.rollback().await?;
             return Ok(AttemptStart::TrunkFull);

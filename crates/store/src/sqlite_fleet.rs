@@ -10,17 +10,14 @@ use sqlx::SqliteConnection;
 use crate::Result;
 use crate::sqlite::SqliteStore;
 
-/// The trunk's live attempts: `DIALING` under an unexpired lease. Called inside the
-/// `BEGIN IMMEDIATE` transaction that inserts the attempt, so no writer slips in between.
-pub(crate) async fn count_live(conn: &mut SqliteConnection, trunk: &str, now: i64) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM attempts a JOIN calls c ON c.id = a.call_id
-         WHERE a.trunk = ? AND a.state = 'DIALING' AND c.status = 'DIALING' AND c.lease_expires_at >= ?",
-    )
-    .bind(trunk)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await?)
+/// The trunk's live attempts: `DIALING` ones (partial index `attempts_live_trunk`). Called
+/// inside the `BEGIN IMMEDIATE` transaction that inserts the attempt, so no writer slips in
+/// between. A dead run's attempts count until recovery marks them `INTERRUPTED`.
+pub(crate) async fn count_live(conn: &mut SqliteConnection, trunk: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM attempts WHERE trunk = ? AND state = 'DIALING'")
+        .bind(trunk)
+        .fetch_one(&mut *conn)
+        .await?)
 }
 
 impl SqliteStore {

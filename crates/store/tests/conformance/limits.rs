@@ -90,9 +90,21 @@ async fn begin_attempt_refuses_past_max_concurrent(db: Db) {
     assert!(db.finish_attempt(&ended("node-a", "b1-c0", 2 * S, 3 * S)).await.unwrap());
     let again = attempt("node-a", "b1-c2", "main", 4 * S, Some(2));
     assert_eq!(db.begin_attempt(&again).await.unwrap(), AttemptStart::Started(1));
-    // An attempt under an expired lease is over (the lease outlives any call): not counted.
-    let after_leases = attempt("node-a", "b1-c2", "main", 700 * S, Some(2));
-    assert_eq!(db.begin_attempt(&after_leases).await.unwrap(), AttemptStart::Started(2));
+    // Attempts of a dead run count until recovery interrupts them (the lease outlives any
+    // call, and the heartbeat sweep also takes expired leases).
+    assert!(db.finish_attempt(&ended("node-a", "b1-c3", 2 * S, 3 * S)).await.unwrap());
+    let c3 = db.claim_due_calls(&claim_by("node-a", 4 * S, 1)).await.unwrap();
+    assert!(c3.is_empty(), "c3 is final");
+    let after_leases = attempt("node-a", "b1-c3", "main", 700 * S, Some(2));
+    assert_eq!(db.begin_attempt(&after_leases).await.unwrap(), AttemptStart::LeaseLost);
+    let recovered = db.recover_interrupted(700 * S, None, 0).await.unwrap();
+    assert_eq!(recovered.interrupted, 2, "b1-c1 and b1-c2, their leases expired");
+    let fresh = db.claim_due_calls(&claim_by("node-b", 701 * S, 2)).await.unwrap();
+    assert_eq!(fresh.len(), 2);
+    for c in &fresh {
+        let a = attempt("node-b", &c.call.id, "main", 702 * S, Some(2));
+        assert_eq!(db.begin_attempt(&a).await.unwrap(), AttemptStart::Started(2), "{}", c.call.id);
+    }
 }
 
 async fn nodes_racing_for_the_last_places_never_exceed_max_concurrent(db: Db) {
