@@ -65,7 +65,7 @@ pub struct DialerConfig {
     /// How often this node writes its heartbeat (and looks for dead nodes).
     pub heartbeat_interval: Duration,
     /// A node silent this long is dead: its open attempts become `INTERRUPTED` and its claims
-    /// go back to the queue. This node stops sending INVITEs once its own heartbeat is half
+    /// go back to the queue. This node stops sending INVITEs once its own heartbeat is ¾ of
     /// that old, so it is never presumed dead while still dialing.
     pub dead_after: Duration,
 }

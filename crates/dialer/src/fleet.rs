@@ -16,8 +16,9 @@
 //! trunk's slots.
 //!
 //! Heartbeats fence this node too: it starts no attempt and sends no INVITE unless its last
-//! successful heartbeat is younger than half of `dead_after`, so another node only takes over
-//! calls of a node that has stopped dialing.
+//! successful heartbeat is younger than three quarters of `dead_after` (the last quarter covers
+//! clock skew and the send itself), so another node only takes over calls of a node that has
+//! stopped dialing.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, PoisonError};
@@ -154,13 +155,13 @@ pub(crate) async fn wait_send_slot(s: &Shared, trunk: &Trunk, slot: Option<i64>)
     }
 }
 
-/// True while this node's last successful heartbeat is younger than half of `dead_after`.
+/// True while this node's last successful heartbeat is younger than ¾ of `dead_after`.
 pub(crate) fn alive(s: &Shared) -> bool {
     let last = *s.last_heartbeat.lock().unwrap_or_else(PoisonError::into_inner);
-    last.is_some_and(|at| at.elapsed() < s.config.dead_after / 2)
+    last.is_some_and(|at| at.elapsed() < s.config.dead_after * 3 / 4)
 }
 
-/// Writes this node's heartbeat; on success opens the fence for another half `dead_after`.
+/// Writes this node's heartbeat; on success opens the fence for another ¾ of `dead_after`.
 pub(crate) async fn beat(s: &Shared) -> Result<(), StoreError> {
     let asked = Instant::now();
     let now = s.clock.now_micros();

@@ -117,10 +117,10 @@ impl Fleet {
         let nodes: Vec<Server> = (1..=3)
             .map(|n| {
                 let toml = format!(
-                    "database_pool_size = 5\n\
+                    "database_pool_size = 8\n\
                      [dialing]\nnode = \"node-{n}\"\nwindow_start = \"00:00\"\nwindow_end = \"00:00\"\n\
                      retry_busy_seconds = 1\nretry_no_answer_seconds = 1\nretry_failed_seconds = 1\n\
-                     poll_interval_ms = 100\nheartbeat_seconds = 0.25\ndead_after_seconds = 2\n\
+                     poll_interval_ms = 100\nheartbeat_seconds = 0.25\ndead_after_seconds = 3\n\
                      [[trunks]]\nname = \"phone\"\nuri = \"sip:{}\"\nring_timeout_seconds = 3\n\
                      cps = {CPS}\ncps_margin = {CPS_MARGIN}\nmax_concurrent = {MAX_CONCURRENT}\n{extra_toml}",
                     phone.handle.local_addr()
