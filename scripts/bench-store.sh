@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Store benchmark (issue 8): intake rows/s, claimed calls/s and full dial cycles/s
-# (claim → attempt row committed → result committed) on SQLite and on PostgreSQL, same machine.
+# Store benchmark (issue 8): intake rows/s, claimed calls/s, fleet-wide send slots/s of one trunk
+# and full dial cycles/s (claim → send slot → attempt row committed with the trunk's concurrency
+# check → result committed) on SQLite and on PostgreSQL, same machine.
 # Usage: scripts/bench-store.sh [CALLS=50000] [WORKERS=4]
 # PostgreSQL from VOICEBOT_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test);
 # the run uses a throw-away schema.
@@ -21,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo -e "backend\tcalls\tworkers\tintake rows/s\tclaims/s\tdial cycles/s"
+echo -e "backend\tcalls\tworkers\tintake rows/s\tclaims/s\tsend slots/s\tdial cycles/s"
 "$BIN" "sqlite://$tmp/bench.db" "$CALLS" "$WORKERS"
 psql -q "$PG_URL" -c "CREATE SCHEMA $schema" >/dev/null
 sep='?'; case "$PG_URL" in *\?*) sep='&';; esac

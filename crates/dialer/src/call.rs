@@ -3,8 +3,9 @@
 //! Order matters and is the crash-safety argument of ARCHITECTURE.md "A call's life":
 //! 1. checks that need no attempt — workflow snapshot, do-not-call list, calling window,
 //!    variables, every prompt rendered (a TTS failure fails the call, never a silent call);
-//! 2. the trunk's CPS token;
-//! 3. `begin_attempt` commits the attempt row with a fresh SIP Call-ID — only then
+//! 2. the trunk's fleet-wide send slot (its `cps`, `fleet.rs`), waited for uncommitted;
+//! 3. `begin_attempt` commits the attempt row with a fresh SIP Call-ID, if the trunk has a
+//!    place for it under its fleet-wide `max_concurrent` — only then, at the slot,
 //! 4. the INVITE leaves (`CallPlacer::place`), the workflow runner drives the answered call,
 //! 5. `finish_attempt` writes outcome, duration, selection, opt-out and the retry or final
 //!    status in one transaction.
@@ -12,20 +13,16 @@
 //! A crash between 3 and 5 leaves the attempt `DIALING`; recovery counts it as `INTERRUPTED`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
 use tokio::time::Instant;
-use voicebot_store::{
-    AttemptResult, AttemptStart, CallNext, CallStatus, ClaimedCall, NewAttempt, mask_phone,
-};
+use voicebot_store::{AttemptResult, CallNext, CallStatus, ClaimedCall, NewAttempt, mask_phone};
 use voicebot_workflow::{Action, Prompt, Runner, Variables, Workflow};
 
 use crate::dialer::{Shared, Slot, micros};
-use crate::limiter::TrunkLimiter;
-use crate::metrics;
 use crate::outcome::{Decision, Outcome, RetryPolicy};
-use crate::session::{CallEvent, CallSession, Pcm, PlaceRequest, Voice};
+use crate::session::{CallEvent, CallSession, Pcm, PlaceError, PlaceRequest, Voice};
+use crate::{fleet, metrics};
 
 /// Reasons stored on calls that end without (another) attempt.
 pub mod reason {
@@ -86,29 +83,29 @@ async fn run_inner(s: &Shared, c: ClaimedCall, slot: &Slot) -> Result<(), voiceb
     let Some(prompts) = render_all(s, &runner, &voice).await else {
         return skip(reason::TTS_FAILED).await;
     };
-    wait_for(s, slot, TrunkLimiter::try_send, true).await;
-    if s.draining.load(Ordering::SeqCst) {
-        s.store.defer_call(&call.id, node, s.clock.now_micros(), s.clock.now_micros()).await?;
-        return Ok(());
-    }
     let trunk = &slot.trunk.config;
-    let attempt = NewAttempt {
+    let mut attempt = NewAttempt {
         id: uuid::Uuid::new_v4().to_string(),
         call_id: call.id.clone(),
         sip_call_id: uuid::Uuid::new_v4().to_string(),
         trunk: trunk.name.clone(),
         node: node.to_string(),
-        started_at: s.clock.now_micros(),
-        lease_until: s.clock.now_micros() + micros(s.config.lease()),
+        started_at: now,
+        lease_until: now,
+        max_concurrent: Some(trunk.max_concurrent),
     };
-    let attempt_no = match s.store.begin_attempt(&attempt).await? {
-        AttemptStart::Started(n) => {
+    let (attempt_no, slot_at) = match fleet::admit(s, &slot.trunk, &mut attempt).await? {
+        fleet::Admission::Started(n, at) => {
             tracing::info!(call_id = %call.id, attempt = n, phone = %mask_phone(&call.phone_number),
                 sip_call_id = %attempt.sip_call_id, trunk = %trunk.name, "dialing");
-            n
+            (n, at)
         }
-        other => {
+        fleet::Admission::Refused(other) => {
             tracing::info!(call_id = %call.id, ?other, "attempt not started");
+            return Ok(());
+        }
+        fleet::Admission::Deferred => {
+            s.store.defer_call(&call.id, node, s.clock.now_micros(), s.clock.now_micros()).await?;
             return Ok(());
         }
     };
@@ -121,8 +118,13 @@ async fn run_inner(s: &Shared, c: ClaimedCall, slot: &Slot) -> Result<(), voiceb
         caller_id: batch.caller_id.clone().or_else(|| trunk.caller_id.clone()),
         ring_timeout: trunk.ring_timeout,
     };
-    wait_for(s, slot, TrunkLimiter::try_invite, false).await;
-    let ended = match s.placer.place(req).await {
+    let placed = if fleet::wait_send_slot(s, &slot.trunk, slot_at).await? {
+        s.placer.place(req).await
+    } else {
+        tracing::warn!(call_id = %call.id, "heartbeats failing: INVITE not sent");
+        Err(PlaceError::Transport("this node's heartbeat is stale".into()))
+    };
+    let ended = match placed {
         Ok(mut session) => {
             drive(s, session.as_mut(), &mut runner, &prompts, &attempt.id, trunk.ring_timeout).await
         }
@@ -209,27 +211,6 @@ async fn render_all(s: &Shared, runner: &Runner, voice: &Voice) -> Option<Prompt
         }
     }
     Some(out)
-}
-
-/// Sleeps until one of the trunk's CPS buckets gives a token (or, if `drain_stops`, the
-/// dialer starts draining).
-async fn wait_for(
-    s: &Shared,
-    slot: &Slot,
-    take: fn(&mut TrunkLimiter, std::time::Instant) -> Result<(), std::time::Instant>,
-    drain_stops: bool,
-) {
-    loop {
-        let now = Instant::now().into_std();
-        let ready = take(&mut slot.trunk.limiter.lock().unwrap_or_else(PoisonError::into_inner), now);
-        match ready {
-            Ok(()) => return,
-            Err(at) => tokio::time::sleep_until(Instant::from_std(at)).await,
-        }
-        if drain_stops && s.draining.load(Ordering::SeqCst) {
-            return;
-        }
-    }
 }
 
 /// Tells a stale `PlaybackFinished` (of a prompt stopped by barge-in, already queued when

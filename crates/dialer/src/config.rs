@@ -13,9 +13,12 @@ use crate::window::WindowPolicy;
 pub struct TrunkConfig {
     /// Name (matches telephony's trunk).
     pub name: String,
-    /// INVITEs per second.
+    /// INVITEs per second, across every node on one database.
     pub cps: f64,
-    /// Calls live at once.
+    /// Headroom of the INVITE spacing for jitter (fraction of a second per one-second window);
+    /// see [`crate::limiter::JITTER_MARGIN`].
+    pub cps_margin: f64,
+    /// Calls live at once, across every node on one database.
     pub max_concurrent: u32,
     /// Ring timeout (default 30 s).
     pub ring_timeout: Duration,
@@ -29,6 +32,7 @@ impl TrunkConfig {
         TrunkConfig {
             name: name.into(),
             cps: 10.0,
+            cps_margin: crate::limiter::JITTER_MARGIN,
             max_concurrent: 50,
             ring_timeout: Duration::from_secs(30),
             caller_id: None,
@@ -58,6 +62,12 @@ pub struct DialerConfig {
     pub claim_batch: u32,
     /// How long to wait for the driver's `Ended` after our hang-up.
     pub hangup_grace: Duration,
+    /// How often this node writes its heartbeat (and looks for dead nodes).
+    pub heartbeat_interval: Duration,
+    /// A node silent this long is dead: its open attempts become `INTERRUPTED` and its claims
+    /// go back to the queue. This node stops sending INVITEs once its own heartbeat is ¾ of
+    /// that old, so it is never presumed dead while still dialing.
+    pub dead_after: Duration,
 }
 
 impl DialerConfig {
@@ -73,6 +83,8 @@ impl DialerConfig {
             recovery_interval: Duration::from_secs(60),
             claim_batch: 100,
             hangup_grace: Duration::from_secs(5),
+            heartbeat_interval: Duration::from_secs(2),
+            dead_after: Duration::from_secs(20),
         }
     }
 

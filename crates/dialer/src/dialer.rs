@@ -2,8 +2,9 @@
 //! one task per call, and drains on shutdown.
 //!
 //! The loop itself only schedules; what happens to one call (checks, prompts, the attempt
-//! row, the INVITE, the workflow, the result) is `call.rs`. On start it recovers this node's
-//! interrupted attempts, then periodically other nodes' expired leases.
+//! row, the INVITE, the workflow, the result) is `call.rs`. On start it writes this node's
+//! heartbeat and recovers its interrupted attempts; then a heartbeat task recovers the calls
+//! of dead nodes (`fleet.rs`) and the loop periodically sweeps expired leases.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +16,7 @@ use voicebot_store::{ClaimRequest, Store, StoreError};
 
 use crate::clock::Clock;
 use crate::config::{DialerConfig, TrunkConfig};
-use crate::limiter::TrunkLimiter;
+use crate::limiter::{TrunkLimiter, send_interval};
 use crate::session::{CallPlacer, PromptRenderer};
 
 /// Why the dialer stopped.
@@ -30,10 +31,19 @@ pub enum DialerError {
     Recovery(#[source] StoreError),
 }
 
-/// One trunk's config and live limits.
+/// One trunk's config and this node's side of its limits.
 pub(crate) struct Trunk {
     pub(crate) config: TrunkConfig,
+    /// This node's call slots.
     pub(crate) limiter: Mutex<TrunkLimiter>,
+    /// Send-slot spacing in µs (`cps` with the jitter margin).
+    pub(crate) interval: i64,
+    /// One task of this node at a time asks the store for a place on a full trunk.
+    pub(crate) gate: tokio::sync::Mutex<()>,
+    /// Calls of this node waiting in line at the gate (the trunk was found full).
+    pub(crate) in_line: std::sync::atomic::AtomicU32,
+    /// A call of this node on the trunk ended: a place may have freed.
+    pub(crate) ended: Notify,
 }
 
 /// What every call task shares.
@@ -46,6 +56,8 @@ pub(crate) struct Shared {
     pub(crate) trunks: Vec<Arc<Trunk>>,
     pub(crate) draining: AtomicBool,
     pub(crate) slot_freed: Notify,
+    /// When this node's last heartbeat was written (monotonic: immune to wall-clock jumps).
+    pub(crate) last_heartbeat: Mutex<Option<tokio::time::Instant>>,
 }
 
 /// A call slot on a trunk, given back when dropped (whatever way the call task ends).
@@ -57,6 +69,7 @@ pub(crate) struct Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         self.trunk.limiter.lock().unwrap_or_else(PoisonError::into_inner).release();
+        self.trunk.ended.notify_one();
         self.shared.slot_freed.notify_one();
     }
 }
@@ -81,7 +94,11 @@ impl Dialer {
             .map(|t| {
                 Arc::new(Trunk {
                     config: t.clone(),
-                    limiter: Mutex::new(TrunkLimiter::new(t.cps, t.max_concurrent)),
+                    limiter: Mutex::new(TrunkLimiter::new(t.max_concurrent)),
+                    interval: micros(send_interval(t.cps, t.cps_margin)),
+                    gate: tokio::sync::Mutex::new(()),
+                    in_line: std::sync::atomic::AtomicU32::new(0),
+                    ended: Notify::new(),
                 })
             })
             .collect();
@@ -94,6 +111,7 @@ impl Dialer {
             trunks,
             draining: AtomicBool::new(false),
             slot_freed: Notify::new(),
+            last_heartbeat: Mutex::new(None),
         };
         Dialer { shared: Arc::new(shared) }
     }
@@ -115,6 +133,7 @@ impl Dialer {
             return Err(DialerError::NoTrunk);
         }
         let retry = micros(s.config.retry.failed);
+        crate::fleet::beat(s).await.map_err(DialerError::Recovery)?;
         let got = s
             .store
             .recover_interrupted(s.clock.now_micros(), Some(&s.config.node), retry)
@@ -128,6 +147,7 @@ impl Dialer {
                 "recovered calls of a previous run"
             );
         }
+        let heartbeats = tokio::spawn(crate::fleet::heartbeat_loop(s.clone()));
         let mut tasks = JoinSet::new();
         let mut last_sweep = tokio::time::Instant::now();
         tokio::pin!(shutdown);
@@ -162,6 +182,8 @@ impl Dialer {
                 tracing::error!(error = %e, "call task failed");
             }
         }
+        // Beating until the last live call ended keeps other nodes off this node's calls.
+        heartbeats.abort();
         Ok(())
     }
 

@@ -2,13 +2,15 @@
 //!
 //! Layout, from pure policy to the async loop:
 //! - [`outcome`]: attempt outcomes, the retry policy per outcome, final call statuses;
-//! - [`limiter`]: per-trunk CPS token bucket and max-concurrent counter (explicit time);
+//! - [`limiter`]: this node's call slots per trunk and the spacing of send slots;
 //! - [`window`]: calling windows in the recipient's local time (country from the number);
 //! - [`session`]: the traits the binary implements over telephony ([`CallPlacer`],
 //!   [`CallSession`]) and TTS ([`PromptRenderer`]);
 //! - [`SharedPrompts`]: one in-memory copy of a prompt however many live calls play it;
 //! - [`config`], [`clock`]: plain settings and an injectable wall clock;
 //! - `dialer` / `call`: the loop ([`Dialer::run`]) and one call's task;
+//! - `fleet`: heartbeats, dead nodes' calls, and waiting for the trunk's fleet-wide `cps` and
+//!   `max_concurrent` (kept in the store, so they hold across every node on one database);
 //! - `metrics`: the Prometheus series it records (names in one place).
 //!
 //! The invariants it keeps (ARCHITECTURE.md "A call's life"): an attempt row with its SIP
@@ -28,6 +30,7 @@ mod call;
 pub mod clock;
 pub mod config;
 mod dialer;
+mod fleet;
 pub mod limiter;
 mod metrics;
 pub mod outcome;

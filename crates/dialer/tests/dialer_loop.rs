@@ -236,6 +236,7 @@ async fn restart_counts_interrupted_attempts_and_never_exceeds_max() {
             node: "n1".into(),
             started_at: now,
             lease_until: now + 3_600_000_000,
+            max_concurrent: None,
         };
         db.store.begin_attempt(&a).await.unwrap();
     }
@@ -349,4 +350,31 @@ async fn finish_of_a_stopped_prompt_does_not_skip_the_next_one() {
         plays[2].0 - plays[1].0
     );
     assert_eq!(call(&db.store, "b1-c0").await.status, CallStatus::Completed);
+}
+
+#[tokio::test]
+async fn two_nodes_share_the_trunks_max_concurrent() {
+    let db = db().await;
+    let clock = TestClock::at(NOON);
+    let numbers: Vec<String> = (0..16).map(|i| format!("+23480000003{i:02}")).collect();
+    let list: Vec<(&str, &str)> = numbers.iter().map(|n| (n.as_str(), "Ada")).collect();
+    // Nobody presses: each call waits out the gather's 1 s timeout.
+    let wait = serde_json::json!({"name": "w", "steps": [
+        {"gather": {"prompt": "Press 1.", "options": {"1": "a"}, "timeout_seconds": 1, "attempts": 1}}
+    ]});
+    batch(&db.store, "b1", wait, &list, 1, clock.now_micros()).await;
+    let silent: Vec<(&str, Script)> = numbers
+        .iter()
+        .map(|n| (n.as_str(), Script::Answer { after: Duration::from_millis(20), press: None }))
+        .collect();
+    let phones = Phones::new(db.store.clone(), &silent);
+    // Each node alone could run 4 calls: together they may not.
+    let a = start(config("n1", 20.0, 4), &db.store, &phones, Arc::new(Voices::default()), clock.clone());
+    let b = start(config("n2", 20.0, 4), &db.store, &phones, Arc::new(Voices::default()), clock);
+    until_final(&db.store, "b1").await;
+    a.stop().await;
+    b.stop().await;
+    let most = phones.max_live.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(most <= 4, "{most} calls live on a trunk of 4 shared by two nodes");
+    assert_eq!(phones.placed().len(), 16);
 }

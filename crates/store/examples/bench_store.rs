@@ -1,9 +1,11 @@
-//! Store benchmark for BENCHMARKS.md (issue 8): intake rows/s, claimed calls/s, and full dial
-//! cycles/s (claim → attempt row → result) with several concurrent "nodes" on one database.
+//! Store benchmark for BENCHMARKS.md (issue 8): intake rows/s, claimed calls/s, fleet-wide send
+//! slots/s of one trunk, and full dial cycles/s (claim → send slot → attempt row with the
+//! trunk's concurrency check → result) with several concurrent "nodes" on one database.
 //!
 //! `cargo run --release -p voicebot-store --example bench_store -- URL [CALLS] [WORKERS]`
 //! URL is `sqlite://file.db` or `postgres://...` (an empty database or schema).
-//! Prints one tab-separated line: backend, calls, workers, intake rows/s, claims/s, cycles/s.
+//! Prints one tab-separated line: backend, calls, workers, intake rows/s, claims/s, slots/s,
+//! cycles/s.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -97,7 +99,28 @@ async fn drain(store: &Arc<dyn Store>, workers: usize, dial: bool) -> f64 {
     total as f64 / t.elapsed().as_secs_f64()
 }
 
+/// `workers` nodes take 2,000 send slots of one trunk between them; returns slots/s.
+async fn slots(store: &Arc<dyn Store>, workers: usize) -> f64 {
+    let per_worker = 2_000 / workers.max(1);
+    let t = Instant::now();
+    let tasks: Vec<_> = (0..workers)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for _ in 0..per_worker {
+                    store.reserve_send_slot("bench", now_micros(), 1).await.expect("slot");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("worker");
+    }
+    (per_worker * workers) as f64 / t.elapsed().as_secs_f64()
+}
+
 async fn cycle(store: &Arc<dyn Store>, node: &str, call_id: &str) {
+    store.reserve_send_slot("main", now_micros(), 1).await.expect("slot");
     let now = now_micros();
     let attempt = NewAttempt {
         id: format!("{call_id}-a"),
@@ -107,6 +130,7 @@ async fn cycle(store: &Arc<dyn Store>, node: &str, call_id: &str) {
         node: node.into(),
         started_at: now,
         lease_until: now + 600_000_000,
+        max_concurrent: Some(u32::MAX),
     };
     assert_eq!(store.begin_attempt(&attempt).await.expect("begin"), AttemptStart::Started(1));
     let result = AttemptResult {
@@ -135,9 +159,12 @@ async fn main() {
     store.create_integrator(&integrator(), "hash").await.expect("integrator");
     let intake_rate = intake(&store, "a", calls).await;
     let claim_rate = drain(&store, workers, false).await;
+    let slot_rate = slots(&store, workers).await;
     let cycle_calls = (calls / 5).max(1);
     intake(&store, "b", cycle_calls).await;
     let cycle_rate = drain(&store, workers, true).await;
     let backend = url.split(':').next().unwrap_or_default();
-    println!("{backend}\t{calls}\t{workers}\t{intake_rate:.0}\t{claim_rate:.0}\t{cycle_rate:.0}");
+    println!(
+        "{backend}\t{calls}\t{workers}\t{intake_rate:.0}\t{claim_rate:.0}\t{slot_rate:.0}\t{cycle_rate:.0}"
+    );
 }

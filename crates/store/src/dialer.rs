@@ -50,6 +50,10 @@ pub struct NewAttempt {
     pub started_at: i64,
     /// The lease is extended to this.
     pub lease_until: i64,
+    /// The trunk's `max_concurrent`, enforced across every node on this database: the attempt
+    /// is refused ([`AttemptStart::TrunkFull`]) while that many attempts of the trunk are
+    /// `DIALING` (a dead node's count until recovery interrupts them). `None`: no check.
+    pub max_concurrent: Option<u32>,
 }
 
 /// What [`crate::Store::begin_attempt`] did.
@@ -63,6 +67,9 @@ pub enum AttemptStart {
     Exhausted,
     /// This node no longer holds the call's lease: do not dial.
     LeaseLost,
+    /// The trunk already has `max_concurrent` live attempts fleet-wide. Nothing was written:
+    /// the call stays claimed; ask again when an attempt ends.
+    TrunkFull,
 }
 
 /// What happens to a call after an attempt.
@@ -118,6 +125,15 @@ pub struct Recovered {
     pub finalised: u64,
     /// Calls claimed by a dead lease before any attempt was written, put back in the queue.
     pub requeued: u64,
+}
+
+/// Whose leases recovery treats as dead: expired ones always, plus those of one named node
+/// (this node before a restart) and of nodes whose heartbeat is older than `silent_since`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DeadLeases<'a> {
+    pub(crate) now: i64,
+    pub(crate) node: Option<&'a str>,
+    pub(crate) silent_since: Option<i64>,
 }
 
 /// One entry of an integrator's do-not-call list.

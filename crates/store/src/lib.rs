@@ -18,6 +18,7 @@ mod model;
 mod postgres;
 mod postgres_callback;
 mod postgres_dialer;
+mod postgres_fleet;
 mod postgres_listing;
 mod privacy;
 pub mod report;
@@ -25,6 +26,7 @@ pub mod secrets;
 mod sqlite;
 mod sqlite_callback;
 mod sqlite_dialer;
+mod sqlite_fleet;
 mod sqlite_listing;
 
 use async_trait::async_trait;
@@ -50,13 +52,20 @@ pub fn now_micros() -> i64 {
 /// Opens the store named by a database URL (`sqlite://path`, `sqlite::memory:`, or
 /// `postgres://user@host/db` for a fleet) and brings its schema up to date.
 pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    open_with_pool(url, DEFAULT_POOL_SIZE).await
+}
+
+/// [`open`] with `pool_size` connections for PostgreSQL (each node of a fleet opens its own;
+/// SQLite keeps its own pool, sized for one writer).
+pub async fn open_with_pool(url: &str, pool_size: u32) -> Result<std::sync::Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         let store = SqliteStore::open(url).await?;
         store.migrate().await?;
         return Ok(std::sync::Arc::new(store));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = PgStore::open(url).await?;
+        let options: sqlx::postgres::PgConnectOptions = url.parse()?;
+        let store = PgStore::open_with(options, pool_size).await?;
         store.migrate().await?;
         return Ok(std::sync::Arc::new(store));
     }
@@ -156,6 +165,20 @@ pub trait Store: Send + Sync + 'static {
         dead_node: Option<&str>,
         retry_delay: i64,
     ) -> Result<Recovered>;
+
+    // ---- fleet (see `fleet` in ARCHITECTURE.md; the same code path on SQLite) ----
+
+    /// Takes the next INVITE send slot of `trunk`, shared by every node on this database: the
+    /// later of `earliest` and the trunk's pacing time (GCRA, burst 1), which moves on by
+    /// `interval` µs in the same statement. Slots are at least `interval` apart whichever
+    /// node took them, so INVITEs sent at their slots keep the trunk's CPS fleet-wide.
+    async fn reserve_send_slot(&self, trunk: &str, earliest: i64, interval: i64) -> Result<i64>;
+    /// Records that dialer `node` is alive at `now`; returns its previous heartbeat, if any.
+    async fn heartbeat(&self, node: &str, now: i64) -> Result<Option<i64>>;
+    /// [`Store::recover_interrupted`] for dead nodes: calls leased by a node whose last
+    /// heartbeat is older than `silent_since` (and calls whose lease expired) are recovered —
+    /// open attempts become `INTERRUPTED` and count, claims without an attempt are requeued.
+    async fn recover_dead_nodes(&self, now: i64, silent_since: i64, retry_delay: i64) -> Result<Recovered>;
 
     /// Adds a number to the integrator's do-not-call list; false if it was there already.
     async fn add_do_not_call(&self, integrator_id: &str, phone: &str, source: &str, now: i64)

@@ -21,6 +21,7 @@ use crate::Result;
 use crate::dialer::*;
 use crate::model::{BatchRow, CallStatus};
 use crate::postgres::{PgStore, batch_from, call_from, corrupt};
+use crate::postgres_fleet::lock_and_count_live;
 
 /// Marks the batch `COMPLETED` (or `CANCELLED` if the integrator cancelled some call) once
 /// none of its calls is live. The row lock comes first so the check below runs on a snapshot
@@ -189,6 +190,12 @@ impl PgStore {
             tx.commit().await?;
             return Ok(start);
         }
+        if let Some(max) = a.max_concurrent
+            && lock_and_count_live(&mut tx, &a.trunk).await? >= i64::from(max)
+        {
+            tx.rollback().await?;
+            return Ok(AttemptStart::TrunkFull);
+        }
         let attempt_no = attempts + 1;
         sqlx::query("UPDATE calls SET attempts = $1, lease_expires_at = $2, updated_at = $3 WHERE id = $4")
             .bind(attempt_no)
@@ -339,21 +346,31 @@ struct Orphan {
     cancelled: bool,
 }
 
+/// SQL condition on a `calls` row `c` for [`DeadLeases`] bound as `$1`, `$2`, `$3` (a macro so
+/// the queries stay `&'static str`).
+macro_rules! dead_lease {
+    () => {
+        "(c.lease_expires_at < $1 OR c.lease_owner = $2
+          OR c.lease_owner IN (SELECT node FROM nodes WHERE heartbeat_at < $3))"
+    };
+}
+
 /// Attempts left `DIALING` by dead leases, their calls locked. Rows another transaction holds
 /// (the live owner finishing, another node recovering) are skipped; ordered by batch so batch
 /// locks are taken in one order by every recovering node.
-async fn orphans(conn: &mut PgConnection, now: i64, dead_node: Option<&str>) -> Result<Vec<Orphan>> {
-    let rows = sqlx::query(
+async fn orphans(conn: &mut PgConnection, dead: DeadLeases<'_>) -> Result<Vec<Orphan>> {
+    let rows = sqlx::query(concat!(
         "SELECT a.id AS attempt_id, c.id AS call_id, c.batch_id, c.attempts, b.max_attempts,
            b.backoff_seconds, b.cancel_requested_at
          FROM attempts a JOIN calls c ON c.id = a.call_id JOIN batches b ON b.id = c.batch_id
-         WHERE a.state = 'DIALING' AND c.status = 'DIALING'
-           AND (c.lease_expires_at < $1 OR c.lease_owner = $2)
-         ORDER BY c.batch_id, c.id
-         FOR UPDATE OF a, c SKIP LOCKED",
-    )
-    .bind(now)
-    .bind(dead_node)
+         WHERE a.state = 'DIALING' AND c.status = 'DIALING' AND ",
+        dead_lease!(),
+        " ORDER BY c.batch_id, c.id
+         FOR UPDATE OF a, c SKIP LOCKED"
+    ))
+    .bind(dead.now)
+    .bind(dead.node)
+    .bind(dead.silent_since)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -409,38 +426,35 @@ async fn interrupt(conn: &mut PgConnection, o: &Orphan, now: i64, retry_delay: i
 
 impl PgStore {
     /// Interrupted attempts → `INTERRUPTED` (counted); attempt-less dead claims → queue.
-    pub(crate) async fn dialer_recover(
-        &self,
-        now: i64,
-        dead_node: Option<&str>,
-        retry_delay: i64,
-    ) -> Result<Recovered> {
+    pub(crate) async fn dialer_recover(&self, dead: DeadLeases<'_>, retry_delay: i64) -> Result<Recovered> {
+        let now = dead.now;
         let mut tx = self.tx().await?;
         let mut out = Recovered::default();
-        for o in orphans(&mut tx, now, dead_node).await? {
+        for o in orphans(&mut tx, dead).await? {
             out.interrupted += 1;
             if interrupt(&mut tx, &o, now, retry_delay).await? {
                 out.finalised += 1;
             }
         }
         // Lock first (skipping rows in use) so this never waits on a call while holding a batch.
-        let dead: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM calls
-             WHERE status = 'DIALING' AND (lease_expires_at < $1 OR lease_owner = $2)
-               AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.call_id = calls.id AND a.state = 'DIALING')
-             ORDER BY id FOR UPDATE SKIP LOCKED",
-        )
+        let unstarted: Vec<String> = sqlx::query_scalar(concat!(
+            "SELECT c.id FROM calls c WHERE c.status = 'DIALING' AND ",
+            dead_lease!(),
+            " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.call_id = c.id AND a.state = 'DIALING')
+             ORDER BY c.id FOR UPDATE SKIP LOCKED"
+        ))
         .bind(now)
-        .bind(dead_node)
+        .bind(dead.node)
+        .bind(dead.silent_since)
         .fetch_all(&mut *tx)
         .await?;
-        if !dead.is_empty() {
+        if !unstarted.is_empty() {
             out.requeued = sqlx::query(
                 "UPDATE calls SET status = 'QUEUED', lease_owner = NULL, lease_expires_at = NULL,
                    updated_at = $1 WHERE id = ANY($2)",
             )
             .bind(now)
-            .bind(&dead)
+            .bind(&unstarted)
             .execute(&mut *tx)
             .await?
             .rows_affected();

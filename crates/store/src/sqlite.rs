@@ -515,7 +515,20 @@ impl Store for SqliteStore {
         dead_node: Option<&str>,
         retry_delay: i64,
     ) -> Result<Recovered> {
-        self.dialer_recover(now, dead_node, retry_delay).await
+        self.dialer_recover(DeadLeases { now, node: dead_node, silent_since: None }, retry_delay).await
+    }
+
+    async fn reserve_send_slot(&self, trunk: &str, earliest: i64, interval: i64) -> Result<i64> {
+        self.fleet_reserve_send_slot(trunk, earliest, interval).await
+    }
+
+    async fn heartbeat(&self, node: &str, now: i64) -> Result<Option<i64>> {
+        self.fleet_heartbeat(node, now).await
+    }
+
+    async fn recover_dead_nodes(&self, now: i64, silent_since: i64, retry_delay: i64) -> Result<Recovered> {
+        let dead = DeadLeases { now, node: None, silent_since: Some(silent_since) };
+        self.dialer_recover(dead, retry_delay).await
     }
 
     async fn add_do_not_call(

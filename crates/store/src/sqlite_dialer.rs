@@ -14,6 +14,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use crate::dialer::*;
 use crate::model::{BatchRow, CallStatus};
 use crate::sqlite::{SqliteStore, batch_from, call_from};
+use crate::sqlite_fleet::count_live;
 use crate::{Result, StoreError};
 
 /// Marks the batch `COMPLETED` (or `CANCELLED` if the integrator cancelled some call) once
@@ -63,6 +64,15 @@ async fn finalise_call(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// SQL condition on a `calls` row `c` for [`DeadLeases`] bound as `?1`, `?2`, `?3` (a macro so
+/// the queries stay `&'static str`).
+macro_rules! dead_lease {
+    () => {
+        "(c.lease_expires_at < ?1 OR c.lease_owner = ?2
+          OR c.lease_owner IN (SELECT node FROM nodes WHERE heartbeat_at < ?3))"
+    };
 }
 
 impl SqliteStore {
@@ -154,6 +164,12 @@ impl SqliteStore {
             settle_batch(&mut tx, &batch_id, a.started_at).await?;
             tx.commit().await?;
             return Ok(start);
+        }
+        if let Some(max) = a.max_concurrent
+            && count_live(&mut tx, &a.trunk).await? >= i64::from(max)
+        {
+            tx.rollback().await?;
+            return Ok(AttemptStart::TrunkFull);
         }
         let attempt_no = attempts + 1;
         sqlx::query("UPDATE calls SET attempts = ?, lease_expires_at = ?, updated_at = ? WHERE id = ?")
@@ -296,22 +312,19 @@ impl SqliteStore {
     }
 
     /// Interrupted attempts → `INTERRUPTED` (counted); attempt-less dead claims → queue.
-    pub(crate) async fn dialer_recover(
-        &self,
-        now: i64,
-        dead_node: Option<&str>,
-        retry_delay: i64,
-    ) -> Result<Recovered> {
+    pub(crate) async fn dialer_recover(&self, dead: DeadLeases<'_>, retry_delay: i64) -> Result<Recovered> {
+        let now = dead.now;
         let mut tx = self.write_tx().await?;
-        let rows = sqlx::query(
+        let rows = sqlx::query(concat!(
             "SELECT a.id AS attempt_id, c.id AS call_id, c.batch_id, c.attempts, b.max_attempts,
                b.backoff_seconds, b.cancel_requested_at
              FROM attempts a JOIN calls c ON c.id = a.call_id JOIN batches b ON b.id = c.batch_id
-             WHERE a.state = 'DIALING' AND c.status = 'DIALING'
-               AND (c.lease_expires_at < ?1 OR c.lease_owner = ?2)",
-        )
+             WHERE a.state = 'DIALING' AND c.status = 'DIALING' AND ",
+            dead_lease!(),
+        ))
         .bind(now)
-        .bind(dead_node)
+        .bind(dead.node)
+        .bind(dead.silent_since)
         .fetch_all(&mut *tx)
         .await?;
         let mut out = Recovered::default();
@@ -358,13 +371,15 @@ impl SqliteStore {
                 .await?;
             }
         }
-        out.requeued = sqlx::query(
-            "UPDATE calls SET status = 'QUEUED', lease_owner = NULL, lease_expires_at = NULL, updated_at = ?1
-             WHERE status = 'DIALING' AND (lease_expires_at < ?1 OR lease_owner = ?2)
-               AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.call_id = calls.id AND a.state = 'DIALING')",
-        )
+        out.requeued = sqlx::query(concat!(
+            "UPDATE calls AS c SET status = 'QUEUED', lease_owner = NULL, lease_expires_at = NULL,
+               updated_at = ?1 WHERE c.status = 'DIALING' AND ",
+            dead_lease!(),
+            " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.call_id = c.id AND a.state = 'DIALING')",
+        ))
         .bind(now)
-        .bind(dead_node)
+        .bind(dead.node)
+        .bind(dead.silent_since)
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -14,8 +14,10 @@ use serde::Deserialize;
 pub struct Config {
     /// HTTP listen address.
     pub listen: String,
-    /// `sqlite://path` (default) or, later, `postgres://…`.
+    /// `sqlite://path` (default) or `postgres://…` (a fleet).
     pub database_url: String,
+    /// PostgreSQL connections per node (SQLite ignores it).
+    pub database_pool_size: u32,
     /// Prompt cache, recordings.
     pub data_dir: PathBuf,
     /// API limits and defaults.
@@ -110,10 +112,14 @@ pub struct TrunkSection {
     /// Number presented as caller.
     #[serde(default = "default_caller_id")]
     pub caller_id: String,
-    /// Call set-ups per second.
+    /// Call set-ups per second, across the fleet.
     #[serde(default = "default_cps")]
     pub cps: f64,
-    /// Calls live at once.
+    /// Headroom of the INVITE spacing for jitter: 0.05 spaces INVITEs 5 % wider than `1/cps`,
+    /// so up to 50 ms of bunching on the way never puts `cps + 1` in one second.
+    #[serde(default = "default_cps_margin")]
+    pub cps_margin: f64,
+    /// Calls live at once, across the fleet.
     #[serde(default = "default_max_concurrent")]
     pub max_concurrent: u32,
     /// `PCMU`, `PCMA` in preference order.
@@ -129,6 +135,9 @@ fn default_caller_id() -> String {
 }
 fn default_cps() -> f64 {
     10.0
+}
+fn default_cps_margin() -> f64 {
+    voicebot_dialer::limiter::JITTER_MARGIN
 }
 fn default_max_concurrent() -> u32 {
     100
@@ -189,6 +198,7 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://voicebot.db".into(),
+            database_pool_size: voicebot_store::DEFAULT_POOL_SIZE,
             data_dir: PathBuf::from("./voicebot-data"),
             api: ApiSection::default(),
             tts: voicebot_tts::TtsConfig::default(),
@@ -231,6 +241,10 @@ impl Config {
         }
         if let Ok(v) = std::env::var("VOICEBOT_DATABASE_URL") {
             config.database_url = v;
+        }
+        if let Ok(v) = std::env::var("VOICEBOT_DATABASE_POOL_SIZE") {
+            config.database_pool_size =
+                v.parse().with_context(|| format!("VOICEBOT_DATABASE_POOL_SIZE={v}: not a number"))?;
         }
         if let Ok(v) = std::env::var("VOICEBOT_DATA_DIR") {
             config.data_dir = PathBuf::from(v);
@@ -280,7 +294,7 @@ impl Config {
 
     /// Opens the configured store, migrated.
     pub async fn open_store(&self) -> anyhow::Result<std::sync::Arc<dyn voicebot_store::Store>> {
-        voicebot_store::open(&self.database_url)
+        voicebot_store::open_with_pool(&self.database_url, self.database_pool_size)
             .await
             .with_context(|| format!("opening database {}", self.database_url))
     }
@@ -316,6 +330,23 @@ mod tests {
         assert_eq!(s.timeout, std::time::Duration::from_millis(1500));
         assert_eq!(s.schedule.delays, [std::time::Duration::ZERO, std::time::Duration::from_millis(500)]);
         assert!(s.allow_private && c.api_config().allow_private_callbacks);
+    }
+
+    #[test]
+    fn fleet_settings() {
+        let d = Config::default();
+        assert_eq!(d.database_pool_size, voicebot_store::DEFAULT_POOL_SIZE);
+        let beats = d.dialing.heartbeats().unwrap();
+        assert_eq!(beats, (std::time::Duration::from_secs(2), std::time::Duration::from_secs(20)));
+        let c: Config = toml::from_str(
+            "database_pool_size = 4\n[dialing]\nheartbeat_seconds = 0.25\ndead_after_seconds = 2\n",
+        )
+        .unwrap();
+        assert_eq!(c.database_pool_size, 4);
+        assert_eq!(c.dialing.heartbeats().unwrap().1, std::time::Duration::from_secs(2));
+        let tight: Config =
+            toml::from_str("[dialing]\nheartbeat_seconds = 1\ndead_after_seconds = 2\n").unwrap();
+        assert!(tight.dialing.heartbeats().is_err(), "dead_after below three heartbeats");
     }
 
     #[test]

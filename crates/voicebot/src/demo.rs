@@ -67,6 +67,7 @@ fn demo_config(dir: &std::path::Path, listen: SocketAddr, phone: SocketAddr) -> 
         password: None,
         caller_id: "+2341000000000".into(),
         cps: 5.0,
+        cps_margin: voicebot_dialer::limiter::JITTER_MARGIN,
         max_concurrent: 10,
         codecs: vec!["PCMU".into()],
         ring_timeout_seconds: 8,

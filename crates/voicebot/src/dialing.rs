@@ -39,6 +39,11 @@ pub struct DialingSection {
     pub max_call_seconds: u64,
     /// How often to look for due calls when idle.
     pub poll_interval_ms: u64,
+    /// How often this node writes its heartbeat and looks for dead nodes.
+    pub heartbeat_seconds: f64,
+    /// A node silent this long is dead: its open attempts are `INTERRUPTED` (and retried),
+    /// its claimed calls requeued. At least three heartbeats.
+    pub dead_after_seconds: f64,
 }
 
 impl Default for DialingSection {
@@ -52,7 +57,26 @@ impl Default for DialingSection {
             window_end: "20:00".into(),
             max_call_seconds: 600,
             poll_interval_ms: 500,
+            heartbeat_seconds: 2.0,
+            dead_after_seconds: 20.0,
         }
+    }
+}
+
+impl DialingSection {
+    /// Heartbeat interval and `dead_after`, checked: a node must be able to miss a couple of
+    /// heartbeats (a slow commit, a pause) before others take its calls.
+    pub fn heartbeats(&self) -> anyhow::Result<(Duration, Duration)> {
+        let seconds = |v: f64, name: &str| {
+            Duration::try_from_secs_f64(v)
+                .map_err(|_| anyhow::anyhow!("[dialing] {name} = {v}: not a duration"))
+        };
+        let beat = seconds(self.heartbeat_seconds, "heartbeat_seconds")?;
+        let dead = seconds(self.dead_after_seconds, "dead_after_seconds")?;
+        if beat.is_zero() || dead < beat * 3 {
+            anyhow::bail!("[dialing] dead_after_seconds must be at least 3 × heartbeat_seconds (> 0)");
+        }
+        Ok((beat, dead))
     }
 }
 
@@ -218,6 +242,7 @@ pub async fn start(
         trunks.insert(t.name.clone(), t.telephony()?);
         let mut dt = voicebot_dialer::TrunkConfig::new(t.name.clone());
         dt.cps = t.cps;
+        dt.cps_margin = t.cps_margin;
         dt.max_concurrent = t.max_concurrent;
         dt.ring_timeout = Duration::from_secs(t.ring_timeout_seconds);
         dt.caller_id = Some(t.caller_id.clone());
@@ -234,6 +259,7 @@ pub async fn start(
         .map_err(|e| anyhow::anyhow!("[dialing] window: {e}"))?;
     dc.max_call_duration = Duration::from_secs(d.max_call_seconds);
     dc.poll_interval = Duration::from_millis(d.poll_interval_ms);
+    (dc.heartbeat_interval, dc.dead_after) = d.heartbeats()?;
     let renderer = config.renderer().await?;
     let prompts = TtsPrompts {
         renderer: renderer.clone(),

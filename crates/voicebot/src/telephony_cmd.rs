@@ -68,6 +68,7 @@ pub async fn dial(config: &Config, args: DialArgs) -> anyhow::Result<()> {
             password: None,
             caller_id: "voicebot".into(),
             cps: 1.0,
+            cps_margin: voicebot_dialer::limiter::JITTER_MARGIN,
             max_concurrent: 1,
             codecs: vec!["PCMU".into(), "PCMA".into()],
             ring_timeout_seconds: 30,

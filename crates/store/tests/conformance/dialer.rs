@@ -20,6 +20,7 @@ fn attempt(call_id: &str, n: u32, now: i64) -> NewAttempt {
         node: NODE.into(),
         started_at: now,
         lease_until: now + 600 * S,
+        max_concurrent: None,
     }
 }
 

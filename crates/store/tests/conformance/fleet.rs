@@ -46,6 +46,7 @@ async fn begin(db: &Db, node: &str, call_id: &str) {
         node: node.into(),
         started_at: 2 * S,
         lease_until: 600 * S,
+        max_concurrent: None,
     };
     assert_eq!(db.begin_attempt(&a).await.unwrap(), AttemptStart::Started(1));
 }

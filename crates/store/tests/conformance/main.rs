@@ -12,5 +12,6 @@ mod callback;
 mod dialer;
 mod fleet;
 mod intake;
+mod limits;
 mod listing;
 mod open;

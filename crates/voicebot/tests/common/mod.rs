@@ -45,13 +45,20 @@ impl Server {
 
     /// Starts a server logging at `rust_log` (`RUST_LOG` syntax) into `server.log`.
     pub fn start_logging(extra_toml: &str, rust_log: &'static str) -> Server {
+        Self::start_on(None, extra_toml, rust_log)
+    }
+
+    /// Starts a server on `database_url` (default: its own SQLite file) with extra TOML.
+    pub fn start_on(database_url: Option<&str>, extra_toml: &str, rust_log: &'static str) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let listen = format!("127.0.0.1:{}", free_port());
         let config = dir.path().join("voicebot.toml");
-        let db = dir.path().join("voicebot.db");
+        let db = match database_url {
+            Some(url) => url.to_string(),
+            None => format!("sqlite://{}", dir.path().join("voicebot.db").display()),
+        };
         let toml = format!(
-            "listen = \"{listen}\"\ndatabase_url = \"sqlite://{}\"\ndata_dir = \"{}\"\n{extra_toml}",
-            db.display(),
+            "listen = \"{listen}\"\ndatabase_url = \"{db}\"\ndata_dir = \"{}\"\n{extra_toml}",
             dir.path().join("data").display()
         );
         std::fs::write(&config, toml).expect("write config");
