@@ -442,19 +442,7 @@ impl SqliteStore {
                 .await?;
         let mut p = BatchProgress::default();
         for (status, n) in rows {
-            let n = u64::try_from(n).unwrap_or(0);
-            p.total += n;
-            match CallStatus::parse(&status) {
-                Some(CallStatus::Queued) => p.queued += n,
-                Some(CallStatus::Dialing) => p.dialing += n,
-                Some(CallStatus::Completed) => p.completed += n,
-                Some(CallStatus::Timeout) => p.timeout += n,
-                Some(CallStatus::Failed) => p.failed += n,
-                Some(CallStatus::Cancelled) => p.cancelled += n,
-                None => {
-                    return Err(StoreError::Corrupt { table: "calls", detail: format!("status {status}") });
-                }
-            }
+            crate::listing::count_status(&mut p, &status, n)?;
         }
         Ok(p)
     }
