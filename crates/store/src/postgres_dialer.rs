@@ -26,7 +26,7 @@ use crate::postgres_fleet::lock_and_count_live;
 /// Marks the batch `COMPLETED` (or `CANCELLED` if the integrator cancelled some call) once
 /// none of its calls is live. The row lock comes first so the check below runs on a snapshot
 /// taken after any other transaction settling a call of this batch has committed.
-async fn settle_batch(conn: &mut PgConnection, batch_id: &str, now: i64) -> Result<()> {
+pub(crate) async fn settle_batch(conn: &mut PgConnection, batch_id: &str, now: i64) -> Result<()> {
     lock_batch(conn, batch_id).await?;
     sqlx::query(
         "UPDATE batches SET completed_at = $2,

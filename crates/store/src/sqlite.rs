@@ -446,17 +446,8 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        // The batch is final now only if no call is still live.
-        sqlx::query(
-            "UPDATE batches SET status = 'CANCELLED', completed_at = ?
-             WHERE id = ? AND status NOT IN ('COMPLETED', 'CANCELLED')
-               AND NOT EXISTS (SELECT 1 FROM calls WHERE batch_id = ? AND status IN ('QUEUED', 'DIALING'))",
-        )
-        .bind(now)
-        .bind(id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        // The batch is final now only if no call is still live (the dialer settles it otherwise).
+        crate::sqlite_dialer::settle_batch(&mut tx, id, now).await?;
         tx.commit().await?;
         Ok(Some(cancelled))
     }

@@ -19,7 +19,7 @@ use crate::{Result, StoreError};
 
 /// Marks the batch `COMPLETED` (or `CANCELLED` if the integrator cancelled some call) once
 /// none of its calls is live. Called inside every transaction that makes a call final.
-async fn settle_batch(conn: &mut SqliteConnection, batch_id: &str, now: i64) -> Result<()> {
+pub(crate) async fn settle_batch(conn: &mut SqliteConnection, batch_id: &str, now: i64) -> Result<()> {
     sqlx::query(
         "UPDATE batches SET completed_at = ?2,
            status = CASE WHEN EXISTS (SELECT 1 FROM calls WHERE batch_id = ?1 AND status = 'CANCELLED')
