@@ -64,7 +64,12 @@ enum Command {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into());
+    // symphonia logs ERROR when probing an upload that is not audio; that is the client's bad
+    // input (answered 422 with our own message), not a server error. Named targets still win.
+    let quiet = if directives.contains("symphonia") { "" } else { ",symphonia=off" };
+    let filter =
+        EnvFilter::try_new(format!("{directives}{quiet}")).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .json()
         .with_span_list(false)

@@ -136,3 +136,16 @@ fn info_logs_carry_request_ids_but_no_phone_numbers_or_variables() {
         assert!(!log.contains(secret), "log holds {secret}:\n{log}");
     }
 }
+
+#[test]
+fn bad_audio_upload_is_a_client_error_not_a_logged_server_error() {
+    let server = Server::start_logging("", "warn");
+    let a = server.create_integrator("Upload Clinic");
+    // An MP3 frame sync with nothing after it: symphonia's probe logs "probe reach EOF" at ERROR.
+    for body in [vec![0xFF, 0xE0], vec![0xFF, 0xFB, 0x90, 0x00, 0x00], b"RIFF!".to_vec()] {
+        let (code, v) = server.post_raw(&a.key, "/voicebot/v1/audio", body);
+        assert_eq!(code, 422, "{v}");
+    }
+    let log = server.log();
+    assert!(!log.contains("\"level\":\"ERROR\""), "{log}");
+}
