@@ -9,20 +9,12 @@ use voicebot_store::report::{ReportCall, batch_report, format_timestamp, report_
 use voicebot_store::{BatchRow, CallFilter, CallRow, CallStatus, now_micros};
 use voicebot_workflow::{Step, Workflow};
 
-use super::ok;
+use super::{load_batch, ok};
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
-
-async fn load_batch(state: &AppState, integrator_id: &str, batch_id: &str) -> Result<BatchRow, ApiError> {
-    state
-        .store
-        .get_batch(integrator_id, batch_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("batch not found"))
-}
 
 /// Digits of the first gather of the batch's workflow snapshot.
 fn result_options(batch: &BatchRow) -> Vec<String> {

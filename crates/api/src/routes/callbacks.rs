@@ -8,7 +8,7 @@ use serde::Serialize;
 use voicebot_store::report::format_timestamp;
 use voicebot_store::{BatchRow, BatchStatus, CallbackDelivery, now_micros};
 
-use super::ok;
+use super::{load_batch, ok};
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
@@ -83,14 +83,6 @@ fn view(batch: &BatchRow, delivery: Option<CallbackDelivery>) -> DeliveryView {
             })
             .collect(),
     }
-}
-
-async fn load_batch(state: &AppState, integrator_id: &str, batch_id: &str) -> Result<BatchRow, ApiError> {
-    state
-        .store
-        .get_batch(integrator_id, batch_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("batch not found"))
 }
 
 pub(crate) async fn status(

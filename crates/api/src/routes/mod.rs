@@ -31,6 +31,28 @@ pub(crate) fn ok<T: Serialize>(data: T, message: &'static str) -> axum::Json<Ok<
     axum::Json(Ok { data, message, status: "Ok" })
 }
 
+/// The caller's batch, or 404 (another integrator's batch is "not found" too).
+pub(crate) async fn load_batch(
+    state: &AppState,
+    integrator_id: &str,
+    batch_id: &str,
+) -> Result<voicebot_store::BatchRow, ApiError> {
+    state
+        .store
+        .get_batch(integrator_id, batch_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("batch not found"))
+}
+
+/// The caller's call, or 404.
+pub(crate) async fn load_call(
+    state: &AppState,
+    integrator_id: &str,
+    call_id: &str,
+) -> Result<voicebot_store::CallRow, ApiError> {
+    state.store.get_call(integrator_id, call_id).await?.ok_or_else(|| ApiError::not_found("call not found"))
+}
+
 async fn not_found() -> ApiError {
     ApiError::not_found("no such route")
 }

@@ -87,11 +87,7 @@ pub(crate) async fn call_audio(
     State(state): State<AppState>,
     Path(call_id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let call = state
-        .store
-        .get_call(&integrator.id, &call_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("call not found"))?;
+    let call = super::load_call(&state, &integrator.id, &call_id).await?;
     let batch = state
         .store
         .get_batch(&integrator.id, &call.batch_id)
