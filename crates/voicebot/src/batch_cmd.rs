@@ -111,8 +111,13 @@ fn read_csv(path: &Path) -> anyhow::Result<Vec<Value>> {
         .trim(csv::Trim::All)
         .from_path(path)
         .with_context(|| format!("opening {}", path.display()))?;
-    let headers =
-        reader.headers().with_context(|| format!("reading the header of {}", path.display()))?.clone();
+    let headers: Vec<String> = reader
+        .headers()
+        .with_context(|| format!("reading the header of {}", path.display()))?
+        .iter()
+        // Spreadsheets often save UTF-8 CSV with a byte-order mark before the first header.
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
     let Some(phone_col) = headers.iter().position(|h| h == "phone_number" || h == "phone") else {
         bail!("{}: the header row needs a `phone_number` column", path.display());
     };
@@ -197,4 +202,28 @@ async fn read(req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
         bail!("HTTP {status}: {}{errors}", body["message"].as_str().unwrap_or("error"));
     }
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_csv;
+
+    #[test]
+    fn rows_become_variables_and_tags_and_a_bom_is_ignored() {
+        let dir = std::env::temp_dir().join(format!("voicebot-csv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("patients.csv");
+        std::fs::write(&path, "\u{feff}phone_number,name,tag.mrn\n+2348076960623, James ,MRN-1\n").unwrap();
+        let rows = read_csv(&path).unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                serde_json::json!({"phone_number": "+2348076960623", "user_tag_identifiers": {"mrn": "MRN-1"},
+                                    "workflow_variables": {"name": "James"}})
+            ]
+        );
+        std::fs::write(&path, "name\nJames\n").unwrap();
+        assert!(read_csv(&path).unwrap_err().to_string().contains("phone_number"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
