@@ -12,12 +12,12 @@
 //!
 //! A crash between 3 and 5 leaves the attempt `DIALING`; recovery counts it as `INTERRUPTED`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::time::Instant;
 use voicebot_store::{AttemptResult, CallNext, CallStatus, ClaimedCall, NewAttempt, mask_phone};
-use voicebot_workflow::{Action, Prompt, Runner, Variables, Workflow};
+use voicebot_workflow::{Action, Prompt, Runner, Variables, Workflow, variables_from_json};
 
 use crate::dialer::{Shared, Slot, micros};
 use crate::outcome::{Decision, Outcome, RetryPolicy};
@@ -178,18 +178,7 @@ fn attempt_result(
 /// The batch's workflow snapshot and the recipient's variables (values made text).
 fn read_snapshot(workflow: &str, variables: &str) -> Option<(Workflow, Variables)> {
     let workflow: Workflow = serde_json::from_str(workflow).ok()?;
-    let raw: BTreeMap<String, serde_json::Value> = serde_json::from_str(variables).ok()?;
-    let vars = raw
-        .into_iter()
-        .map(|(k, v)| {
-            let text = match v {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            (k, text)
-        })
-        .collect();
-    Some((workflow, vars))
+    Some((workflow, variables_from_json(variables).ok()?))
 }
 
 /// Renders every prompt of the call; `None` if any fails.

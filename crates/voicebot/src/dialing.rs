@@ -202,7 +202,7 @@ impl voicebot_api::BatchHook for Prerender {
         let texts: Vec<String> = batch
             .calls
             .iter()
-            .filter_map(|c| serde_json::from_str::<voicebot_workflow::Variables>(&c.workflow_variables).ok())
+            .filter_map(|c| voicebot_workflow::variables_from_json(&c.workflow_variables).ok())
             .flat_map(|vars| templates.iter().filter_map(move |t| t.render(&vars).ok()).collect::<Vec<_>>())
             .collect();
         let Ok(gender) = batch.tts_voice_gender.parse::<voicebot_tts::Gender>() else { return };

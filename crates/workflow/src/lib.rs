@@ -30,4 +30,4 @@ mod template;
 pub use input::{FieldError, WorkflowError, check_http_url, parse_workflow};
 pub use model::{Gather, MAX_MESSAGE_CHARS, Step, Workflow, WorkflowKind, WorkflowStatus};
 pub use runner::{Action, Prompt, Runner};
-pub use template::{MissingVariable, Template, Variables};
+pub use template::{MissingVariable, Template, Variables, variables_from_json};

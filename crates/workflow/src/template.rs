@@ -9,6 +9,20 @@ use std::collections::BTreeMap;
 /// Variable values of one recipient (`workflow_variables`), already turned into text.
 pub type Variables = BTreeMap<String, String>;
 
+/// A recipient's stored `workflow_variables` (the JSON object intake accepted) as text values:
+/// strings as they are, numbers and booleans as their JSON text. The dialer, the pre-render and
+/// the call-audio route all read variables through this, so they speak the same words.
+pub fn variables_from_json(json: &str) -> Result<Variables, serde_json::Error> {
+    let raw: BTreeMap<String, serde_json::Value> = serde_json::from_str(json)?;
+    Ok(raw
+        .into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect())
+}
+
 /// A template split into literal text and variable references.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
@@ -115,6 +129,13 @@ fn placeholder_at(s: &str) -> Option<(&str, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_variables_become_text() {
+        let got = variables_from_json(r#"{"name": "James", "age": 42, "ok": true}"#).unwrap();
+        assert_eq!(got, vars(&[("age", "42"), ("name", "James"), ("ok", "true")]));
+        assert!(variables_from_json("[1]").is_err());
+    }
 
     fn vars(pairs: &[(&str, &str)]) -> Variables {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

@@ -2,15 +2,13 @@
 //! `GET /voices/preview` (a sample of a voice). Both speak through [`crate::Speech`], the
 //! dialer's own renderer and cache, so the audio matches the phone's.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use voicebot_store::{BatchRow, CallRow};
 use voicebot_tts::Pcm16;
-use voicebot_workflow::{Prompt, Runner, Variables, Workflow};
+use voicebot_workflow::{Prompt, Runner, Workflow, variables_from_json};
 
 use crate::auth::Caller;
 use crate::{ApiError, AppState, Speech, SpeechError};
@@ -37,23 +35,15 @@ fn speech_error(e: SpeechError) -> ApiError {
     }
 }
 
-/// The recipient's variables as the dialer reads them: strings as they are, other JSON as text.
-fn variables(call: &CallRow) -> Result<Variables, ApiError> {
-    let raw: BTreeMap<String, serde_json::Value> =
-        serde_json::from_str(&call.workflow_variables).map_err(ApiError::internal)?;
-    Ok(raw
-        .into_iter()
-        .map(|(k, v)| match v {
-            serde_json::Value::String(s) => (k, s),
-            other => (k, other.to_string()),
-        })
-        .collect())
-}
-
 /// Every prompt of the call in step order (as the dialer renders them before dialing), joined.
 async fn call_prompts(state: &AppState, batch: &BatchRow, call: &CallRow) -> Result<Pcm16, ApiError> {
     let workflow: Workflow = serde_json::from_str(&batch.workflow).map_err(ApiError::internal)?;
-    let runner = Runner::new(&workflow, &variables(call)?, &batch.tts_voice_accent).map_err(|missing| {
+    let runner = Runner::new(
+        &workflow,
+        &variables_from_json(&call.workflow_variables).map_err(ApiError::internal)?,
+        &batch.tts_voice_accent,
+    )
+    .map_err(|missing| {
         ApiError::unprocessable("call_id", format!("the call's prompts need variable '{}'", missing.0))
     })?;
     let mut out = Pcm16::default();
