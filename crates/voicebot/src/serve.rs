@@ -48,13 +48,12 @@ pub async fn run_until(
         batch_hook: dialing.as_ref().map(|d| {
             Arc::new(crate::dialing::Prerender::new(d.renderer.clone())) as Arc<dyn voicebot_api::BatchHook>
         }),
-        speech: renderer.map(|r| Arc::new(crate::speech::RendererSpeech(r)) as Arc<dyn voicebot_api::Speech>),
+        speech: renderer
+            .clone()
+            .map(|r| Arc::new(crate::speech::RendererSpeech(r)) as Arc<dyn voicebot_api::Speech>),
     };
-    let metrics = crate::metrics::Sources {
-        store: state.store.clone(),
-        dialer: dialing.clone(),
-        renderer: dialing.as_ref().map(|d| d.renderer.clone()),
-    };
+    // TTS counters of whichever renderer this node speaks with (the API-only node's too).
+    let metrics = crate::metrics::Sources { store: state.store.clone(), dialer: dialing.clone(), renderer };
     let app = voicebot_api::router(state)
         .route_layer(axum::middleware::from_fn(crate::metrics::count_requests))
         .merge(crate::metrics::router(metrics));
