@@ -21,7 +21,7 @@ use voicebot_workflow::{Action, Prompt, Runner, Variables, Workflow, variables_f
 
 use crate::dialer::{Shared, Slot, micros};
 use crate::outcome::{Decision, Outcome, RetryPolicy};
-use crate::session::{CallEvent, CallSession, Pcm, PlaceError, PlaceRequest, Voice};
+use crate::session::{Audio, CallEvent, CallSession, PlaceError, PlaceRequest, Voice};
 use crate::{fleet, metrics};
 
 /// Reasons stored on calls that end without (another) attempt.
@@ -45,7 +45,7 @@ pub(crate) async fn run(shared: Arc<Shared>, claimed: ClaimedCall, slot: Slot) {
 }
 
 /// Prompts of one call, rendered before dialing.
-type Prompts = HashMap<Prompt, Pcm>;
+type Prompts = HashMap<Prompt, Audio>;
 
 async fn run_inner(s: &Shared, c: ClaimedCall, slot: &Slot) -> Result<(), voicebot_store::StoreError> {
     let node = s.config.node.as_str();

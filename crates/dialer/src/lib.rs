@@ -44,8 +44,8 @@ pub use config::{DialerConfig, TrunkConfig};
 pub use dialer::{Dialer, DialerError};
 pub use outcome::{Decision, Outcome, RetryDelays, RetryPolicy};
 pub use session::{
-    BoxError, CallEvent, CallPlacer, CallSession, Pcm, PlaceError, PlaceRequest, PromptRenderer, RenderError,
-    Voice,
+    Audio, BoxError, CallEvent, CallPlacer, CallSession, PlaceError, PlaceRequest, PromptRenderer,
+    RenderError, Voice,
 };
 pub use shared_prompts::SharedPrompts;
 pub use window::{CallingWindow, WindowError, WindowPolicy};

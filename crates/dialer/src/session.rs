@@ -11,8 +11,9 @@ use async_trait::async_trait;
 
 use crate::outcome::Outcome;
 
-/// 8 kHz, 16-bit mono PCM, shared between calls.
-pub type Pcm = Arc<[i16]>;
+/// 8 kHz mono G.711 µ-law, shared between calls: what the callee hears, at one byte per sample
+/// (a live call holds its own rendered message until it hangs up; PCM16 would double that).
+pub type Audio = Arc<[u8]>;
 
 /// A boxed error from the other side of a seam.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -62,7 +63,7 @@ pub trait CallSession: Send {
     /// The next event; `None` once the call is gone.
     async fn next_event(&mut self) -> Option<CallEvent>;
     /// Queues a prompt to play.
-    fn play(&mut self, pcm: Pcm);
+    fn play(&mut self, pcm: Audio);
     /// Stops the prompt playing now (barge-in).
     fn stop_playback(&mut self);
     /// Hangs up (BYE when answered, CANCEL before).
@@ -109,11 +110,11 @@ pub enum RenderError {
     UnknownAudio(String),
 }
 
-/// Turns prompts into 8 kHz PCM (expected to cache by text and voice).
+/// Turns prompts into 8 kHz µ-law audio (expected to cache by text and voice).
 #[async_trait]
 pub trait PromptRenderer: Send + Sync + 'static {
     /// Speaks `text` in `voice`.
-    async fn render(&self, text: &str, voice: &Voice) -> Result<Pcm, RenderError>;
+    async fn render(&self, text: &str, voice: &Voice) -> Result<Audio, RenderError>;
     /// Loads an uploaded recording.
-    async fn audio(&self, id: &str) -> Result<Pcm, RenderError>;
+    async fn audio(&self, id: &str) -> Result<Audio, RenderError>;
 }

@@ -5,7 +5,7 @@
 //! keep one decoded copy per live call — tens of KiB each, times thousands of calls. This wrapper
 //! hands out the same `Arc` while any call still holds it.
 //!
-//! Only prompts seen twice are entered. A `Weak<[i16]>` keeps its allocation alive (the samples live
+//! Only prompts seen twice are entered. A `Weak<[u8]>` keeps its allocation alive (the samples live
 //! inside the `Arc`'s block) until it is pruned, so holding one for every prompt would keep each
 //! recipient's own prompt ("Hello James, ...") in memory long after the call. Unique prompts are
 //! therefore only remembered as a 64-bit hash; from its second use on a prompt is shared.
@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use async_trait::async_trait;
 
-use crate::session::{Pcm, PromptRenderer, RenderError, Voice};
+use crate::session::{Audio, PromptRenderer, RenderError, Voice};
 
 /// Prunes dead entries once the map holds this many more than after the last prune.
 const PRUNE_SLACK: usize = 1024;
@@ -30,7 +30,7 @@ enum Key {
 }
 
 struct Entries {
-    map: HashMap<Key, Weak<[i16]>>,
+    map: HashMap<Key, Weak<[u8]>>,
     prune_at: usize,
     seen: HashSet<u64>,
 }
@@ -49,12 +49,12 @@ impl<R: PromptRenderer> SharedPrompts<R> {
         SharedPrompts { inner, entries: Mutex::new(entries), hasher: RandomState::new() }
     }
 
-    fn lookup(&self, key: &Key) -> Option<Pcm> {
+    fn lookup(&self, key: &Key) -> Option<Audio> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner).map.get(key)?.upgrade()
     }
 
     /// Remembers a prompt just rendered: its hash the first time, the prompt itself after that.
-    fn keep(&self, key: Key, pcm: &Pcm) {
+    fn keep(&self, key: Key, pcm: &Audio) {
         let hash = self.hasher.hash_one(&key);
         let mut e = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if !e.seen.contains(&hash) {
@@ -80,7 +80,7 @@ impl<R: PromptRenderer> SharedPrompts<R> {
 
 #[async_trait]
 impl<R: PromptRenderer> PromptRenderer for SharedPrompts<R> {
-    async fn render(&self, text: &str, voice: &Voice) -> Result<Pcm, RenderError> {
+    async fn render(&self, text: &str, voice: &Voice) -> Result<Audio, RenderError> {
         let key = Key::Text { text: text.to_string(), voice: voice.clone() };
         if let Some(pcm) = self.lookup(&key) {
             return Ok(pcm);
@@ -92,7 +92,7 @@ impl<R: PromptRenderer> PromptRenderer for SharedPrompts<R> {
         Ok(pcm)
     }
 
-    async fn audio(&self, id: &str) -> Result<Pcm, RenderError> {
+    async fn audio(&self, id: &str) -> Result<Audio, RenderError> {
         let key = Key::Audio(id.to_string());
         if let Some(pcm) = self.lookup(&key) {
             return Ok(pcm);
@@ -114,13 +114,13 @@ mod tests {
 
     #[async_trait]
     impl PromptRenderer for Counting {
-        async fn render(&self, text: &str, _voice: &Voice) -> Result<Pcm, RenderError> {
+        async fn render(&self, text: &str, _voice: &Voice) -> Result<Audio, RenderError> {
             self.0.fetch_add(1, Ordering::SeqCst);
-            Ok(vec![text.len() as i16; 160].into())
+            Ok(vec![text.len() as u8; 160].into())
         }
-        async fn audio(&self, _id: &str) -> Result<Pcm, RenderError> {
+        async fn audio(&self, _id: &str) -> Result<Audio, RenderError> {
             self.0.fetch_add(1, Ordering::SeqCst);
-            Ok(vec![1i16; 160].into())
+            Ok(vec![1u8; 160].into())
         }
     }
 

@@ -55,8 +55,9 @@
 //! - One timer for many calls: start every sender on the same 20 ms grid (pass the next tick
 //!   as `start`), then one wake-up per tick serves all of them; `stats().late_*` measure how
 //!   far behind the tick each packet actually went out.
-//! - Prompts rendered once can be shared: [`RtpSender::enqueue_shared`] takes an
-//!   `Arc<[i16]>`, so thousands of calls play one buffer without copies.
+//! - Prompts rendered once can be shared: [`RtpSender::enqueue_shared`] takes a
+//!   [`PromptAudio`] (an `Arc` of PCM16 or of µ-law bytes), so thousands of calls play one
+//!   buffer without copies, and a call holding its own message holds one byte per sample.
 //! - Errors from `handle_datagram` are per datagram (count or log them); the receiver goes on.
 //! - The `fuzz/` directory holds cargo-fuzz targets for the RTP and RFC 4733 parsers.
 #![forbid(unsafe_code)]
@@ -79,4 +80,6 @@ pub use receiver::{
     AudioFrame, DigitSource, MediaEvent, ReceiveError, ReceiverConfig, ReceiverStats, RtpReceiver,
 };
 pub use rtp::{Extension, RtpError, RtpPacket};
-pub use sender::{FRAME_DURATION, FRAME_SAMPLES, RtpSender, SAMPLE_RATE, SenderConfig, SenderStats};
+pub use sender::{
+    FRAME_DURATION, FRAME_SAMPLES, PromptAudio, RtpSender, SAMPLE_RATE, SenderConfig, SenderStats,
+};

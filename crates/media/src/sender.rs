@@ -15,7 +15,7 @@ use rand::Rng;
 
 use crate::digit::Digit;
 use crate::event::{DEFAULT_EVENT_PAYLOAD_TYPE, EVENT_LEN, TelephoneEvent};
-use crate::g711::Codec;
+use crate::g711::{Codec, linear_to_alaw, linear_to_ulaw, ulaw_to_linear};
 use crate::rtp::FIXED_HEADER_LEN;
 
 /// G.711 / telephone-event clock rate.
@@ -110,6 +110,61 @@ impl SenderStats {
     }
 }
 
+/// Prompt audio at 8 kHz for [`RtpSender`], shared between calls without copies.
+///
+/// `Ulaw` holds G.711 µ-law bytes: half the memory of PCM16, which counts when thousands of
+/// live calls each hold their own rendered message, and a PCMU stream sends the bytes as they
+/// are. A PCMA stream converts µ-law to A-law through linear, as G.711's own tables do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptAudio {
+    /// Linear 16-bit samples.
+    Pcm16(Arc<[i16]>),
+    /// G.711 µ-law bytes, one per sample.
+    Ulaw(Arc<[u8]>),
+}
+
+impl PromptAudio {
+    /// Encodes PCM16 as µ-law (the compact form for holding a prompt while a call lasts).
+    pub fn ulaw(pcm: &[i16]) -> Self {
+        PromptAudio::Ulaw(pcm.iter().map(|&s| linear_to_ulaw(s)).collect())
+    }
+
+    /// Samples (8 kHz).
+    pub fn len(&self) -> usize {
+        match self {
+            PromptAudio::Pcm16(p) => p.len(),
+            PromptAudio::Ulaw(u) => u.len(),
+        }
+    }
+
+    /// `true` for no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Play time.
+    pub fn duration(&self) -> Duration {
+        Duration::from_micros(self.len() as u64 * 1_000_000 / u64::from(SAMPLE_RATE))
+    }
+
+    /// Appends samples `range` encoded for `codec` to `out`.
+    fn encode_into(&self, range: std::ops::Range<usize>, codec: Codec, out: &mut Vec<u8>) {
+        match (self, codec) {
+            (PromptAudio::Pcm16(p), _) => out.extend(p[range].iter().map(|&s| codec.encode_sample(s))),
+            (PromptAudio::Ulaw(u), Codec::Pcmu) => out.extend_from_slice(&u[range]),
+            (PromptAudio::Ulaw(u), Codec::Pcma) => {
+                out.extend(u[range].iter().map(|&c| linear_to_alaw(ulaw_to_linear(c))))
+            }
+        }
+    }
+}
+
+impl From<Arc<[i16]>> for PromptAudio {
+    fn from(pcm: Arc<[i16]>) -> Self {
+        PromptAudio::Pcm16(pcm)
+    }
+}
+
 #[derive(Debug, Clone)]
 struct ActiveEvent {
     code: u8,
@@ -128,7 +183,7 @@ pub struct RtpSender {
     timestamp: u32,
     next_frame: Instant,
     /// Prompt audio still to play: shared buffers and the position reached in the first.
-    audio: VecDeque<(Arc<[i16]>, usize)>,
+    audio: VecDeque<(PromptAudio, usize)>,
     /// Samples left in `audio`.
     queued: usize,
     /// The previous frame carried prompt audio (so the next one is not a talkspurt start).
@@ -168,10 +223,11 @@ impl RtpSender {
 
     /// Appends a shared prompt buffer without copying it: one rendered prompt can play on
     /// thousands of calls at once.
-    pub fn enqueue_shared(&mut self, pcm: Arc<[i16]>) {
-        if !pcm.is_empty() {
-            self.queued += pcm.len();
-            self.audio.push_back((pcm, 0));
+    pub fn enqueue_shared(&mut self, audio: impl Into<PromptAudio>) {
+        let audio = audio.into();
+        if !audio.is_empty() {
+            self.queued += audio.len();
+            self.audio.push_back((audio, 0));
         }
     }
 
@@ -320,13 +376,13 @@ impl RtpSender {
     fn take_frame(&mut self, codec: Codec, out: &mut Vec<u8>) {
         let mut want = FRAME_SAMPLES;
         while want > 0 {
-            let Some((pcm, pos)) = self.audio.front_mut() else { break };
-            let n = want.min(pcm.len() - *pos);
-            out.extend(pcm[*pos..*pos + n].iter().map(|&s| codec.encode_sample(s)));
+            let Some((audio, pos)) = self.audio.front_mut() else { break };
+            let n = want.min(audio.len() - *pos);
+            audio.encode_into(*pos..*pos + n, codec, out);
             *pos += n;
             want -= n;
             self.queued -= n;
-            if *pos == pcm.len() {
+            if *pos == audio.len() {
                 self.audio.pop_front();
             }
         }

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use rand::{SeedableRng, rngs::StdRng};
 use voicebot_media::{
-    Codec, Digit, DigitSource, MediaEvent, ReceiverConfig, RtpError, RtpPacket, RtpReceiver, RtpSender,
-    SenderConfig, TelephoneEvent,
+    Codec, Digit, DigitSource, MediaEvent, PromptAudio, ReceiverConfig, RtpError, RtpPacket, RtpReceiver,
+    RtpSender, SenderConfig, TelephoneEvent,
 };
 
 const MS20: Duration = Duration::from_millis(20);
@@ -372,6 +372,36 @@ fn shared_prompt_segments_are_played_in_order_across_frames() {
     assert_eq!(sign, want);
     assert!(tx.is_idle());
     assert_eq!(tx.stats().audio_frames, 3);
+}
+
+/// A prompt held as µ-law bytes sends the same PCMU payloads as its PCM16 source, and on a PCMA
+/// call decodes to within one A-law step of the source.
+#[test]
+fn ulaw_prompt_plays_like_its_pcm16_source_on_both_codecs() {
+    let source: Vec<i16> = (0..800).map(|i| ((i as f32 * 0.07).sin() * 12_000.0) as i16).collect();
+    for codec in [Codec::Pcmu, Codec::Pcma] {
+        let start = Instant::now();
+        let (mut linear, mut ulaw) = (sender(codec, start), sender(codec, start));
+        linear.enqueue(&source);
+        ulaw.enqueue_shared(PromptAudio::ulaw(&source));
+        assert_eq!(ulaw.queued_samples(), source.len());
+        let (a, b) = (run(&mut linear, 5), run(&mut ulaw, 5));
+        assert!(ulaw.is_idle());
+        let (mut pa, mut pb) = (Vec::new(), Vec::new());
+        for (x, y) in a.iter().zip(&b) {
+            codec.decode(parse(x).payload, &mut pa);
+            codec.decode(parse(y).payload, &mut pb);
+        }
+        assert_eq!(pa.len(), 800);
+        if codec == Codec::Pcmu {
+            assert_eq!(a, b, "PCMU sends the µ-law bytes as they are");
+        }
+        for ((x, y), s) in pa.iter().zip(&pb).zip(&source) {
+            // A-law steps are 1/16 of the magnitude at most (plus a small floor near zero).
+            let step = (i32::from(*s).abs() / 16).max(64);
+            assert!((i32::from(*x) - i32::from(*y)).abs() <= step, "{codec:?}: {x} vs {y} for {s}");
+        }
+    }
 }
 
 #[test]

@@ -4,11 +4,10 @@
 //! the media clock (digits heard, playback finished). They meet in one channel,
 //! so the dialer reads a single ordered stream per call and never touches sockets or timers.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use tokio::sync::mpsc;
-use voicebot_media::Digit;
+use voicebot_media::{Digit, PromptAudio};
 use voicebot_sip::{EndReason, Outcome};
 
 use crate::clock::{ClockCommand, ClockHandle, StreamId};
@@ -128,10 +127,11 @@ impl CallHandle {
         }
     }
 
-    /// Queues 8 kHz mono PCM16 audio; it plays once the call is answered, after what is already queued.
-    /// A shared buffer is not copied: one rendered prompt can play on thousands of calls.
-    pub fn play(&self, pcm: Arc<[i16]>) {
-        self.clock.send(ClockCommand::Play { id: self.stream, pcm });
+    /// Queues 8 kHz mono audio (an `Arc<[i16]>` of PCM16, or [`PromptAudio::Ulaw`] bytes at half the
+    /// memory); it plays once the call is answered, after what is already queued. A shared buffer is not
+    /// copied: one rendered prompt can play on thousands of calls.
+    pub fn play(&self, audio: impl Into<PromptAudio>) {
+        self.clock.send(ClockCommand::Play { id: self.stream, audio: audio.into() });
     }
 
     /// Drops all queued audio at once (barge-in); comfort silence follows.
@@ -167,8 +167,8 @@ impl CallControl {
     }
 
     /// Same as [`CallHandle::play`].
-    pub fn play(&self, pcm: Arc<[i16]>) {
-        self.clock.send(ClockCommand::Play { id: self.stream, pcm });
+    pub fn play(&self, audio: impl Into<PromptAudio>) {
+        self.clock.send(ClockCommand::Play { id: self.stream, audio: audio.into() });
     }
 
     /// Same as [`CallHandle::stop_playback`].

@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 use voicebot_media::{
-    Digit, DigitSource, MediaEvent, ReceiverConfig, ReceiverStats, RtpReceiver, RtpSender, SenderConfig,
+    Digit, DigitSource, MediaEvent, PromptAudio, ReceiverConfig, ReceiverStats, RtpReceiver, RtpSender,
+    SenderConfig,
 };
 
 use crate::call::CallEvent;
@@ -68,8 +69,8 @@ pub(crate) enum ClockCommand {
     Start { id: StreamId, peer: SocketAddr, config: SenderConfig, notify: Option<UnboundedSender<CallEvent>> },
     /// The peer's media address changed (re-INVITE).
     Retarget { id: StreamId, peer: SocketAddr },
-    /// Queue prompt audio (8 kHz PCM16).
-    Play { id: StreamId, pcm: Arc<[i16]> },
+    /// Queue prompt audio (8 kHz).
+    Play { id: StreamId, audio: PromptAudio },
     /// Drop queued audio (barge-in).
     StopPlayback { id: StreamId },
     /// Queue an RFC 4733 key press.
@@ -278,8 +279,8 @@ impl Clock {
             return;
         };
         match cmd {
-            ClockCommand::Play { pcm, .. } => {
-                s.sender.enqueue_shared(pcm);
+            ClockCommand::Play { audio, .. } => {
+                s.sender.enqueue_shared(audio);
                 s.playing = s.sender.queued_samples() > 0;
             }
             ClockCommand::StopPlayback { .. } => {
@@ -445,7 +446,7 @@ mod tests {
         let on_digit: DigitSink = Box::new(move |d, s| sink.lock().expect("lock").push((d, s)));
         let recv = RecvSetup { inband_dtmf: false, record_limit: 0, on_digit: Some(on_digit) };
         clock.send(ClockCommand::Open { id: 1, socket: ours, recv });
-        clock.send(ClockCommand::Play { id: 1, pcm: vec![1000i16; 1600].into() }); // 200 ms, before Start
+        clock.send(ClockCommand::Play { id: 1, audio: PromptAudio::Pcm16(vec![1000i16; 1600].into()) }); // 200 ms, before Start
         let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
         let peer_addr = peer.local_addr().expect("addr");
         let config = SenderConfig::new(Codec::Pcmu);

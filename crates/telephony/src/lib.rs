@@ -56,5 +56,5 @@ pub use clock::ClockStats;
 pub use config::{CallRequest, TelephonyConfig, TrunkConfig, new_call_id};
 pub use endpoint::Telephony;
 pub use error::TelephonyError;
-pub use voicebot_media::Digit;
+pub use voicebot_media::{Digit, PromptAudio};
 pub use voicebot_sip::{Codec, EndReason, Outcome, TimerConfig};

@@ -12,7 +12,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use serde::Deserialize;
 use voicebot_dialer::{
-    CallEvent, CallPlacer, CallSession, CallingWindow, Dialer, DialerConfig, Outcome, Pcm, PlaceError,
+    Audio, CallEvent, CallPlacer, CallSession, CallingWindow, Dialer, DialerConfig, Outcome, PlaceError,
     PlaceRequest, PromptRenderer, RenderError, RetryDelays, SystemClock, Voice,
 };
 use voicebot_telephony as tel;
@@ -141,8 +141,8 @@ impl CallSession for TelephonySession {
         }
     }
 
-    fn play(&mut self, pcm: Pcm) {
-        self.0.play(pcm);
+    fn play(&mut self, audio: Audio) {
+        self.0.play(tel::PromptAudio::Ulaw(audio));
     }
 
     fn stop_playback(&mut self) {
@@ -166,19 +166,24 @@ fn engine_error(e: impl std::error::Error + Send + Sync + 'static) -> RenderErro
 
 #[async_trait]
 impl PromptRenderer for TtsPrompts {
-    async fn render(&self, text: &str, voice: &Voice) -> Result<Pcm, RenderError> {
+    async fn render(&self, text: &str, voice: &Voice) -> Result<Audio, RenderError> {
         let gender: voicebot_tts::Gender = voice.gender.parse().map_err(engine_error)?;
         let spec = self.renderer.voice(&voice.accent, gender).map_err(engine_error)?;
         let pcm = self.renderer.render(text, &spec).await.map_err(engine_error)?;
-        Ok(pcm.into_samples().into())
+        Ok(ulaw(pcm.samples()))
     }
 
-    async fn audio(&self, id: &str) -> Result<Pcm, RenderError> {
+    async fn audio(&self, id: &str) -> Result<Audio, RenderError> {
         let unknown = || RenderError::UnknownAudio(id.to_string());
         let id: voicebot_tts::AudioId = id.parse().map_err(|_| unknown())?;
         let pcm = self.audio.get(&id).await.map_err(engine_error)?.ok_or_else(unknown)?;
-        Ok(pcm.into_samples().into())
+        Ok(ulaw(pcm.samples()))
     }
+}
+
+/// A rendered prompt as the call will hold it: µ-law, one byte per sample.
+fn ulaw(pcm: &[i16]) -> Audio {
+    pcm.iter().map(|&s| voicebot_media::g711::linear_to_ulaw(s)).collect()
 }
 
 /// Renders every prompt of a new batch into the cache before its first dial, so answered

@@ -88,7 +88,7 @@ impl CallSession for Session {
     async fn next_event(&mut self) -> Option<CallEvent> {
         self.events.recv().await
     }
-    fn play(&mut self, pcm: Pcm) {
+    fn play(&mut self, pcm: Audio) {
         self.plays.lock().unwrap().push((Instant::now(), pcm.len()));
         let _ = self.cmds.send(Cmd::Play(pcm.len()));
     }
@@ -198,14 +198,14 @@ pub struct Voices {
 
 #[async_trait]
 impl PromptRenderer for Voices {
-    async fn render(&self, text: &str, _voice: &Voice) -> Result<Pcm, RenderError> {
+    async fn render(&self, text: &str, _voice: &Voice) -> Result<Audio, RenderError> {
         if text.contains("FAIL") {
             return Err(RenderError::Engine("engine crashed".into()));
         }
         self.rendered.lock().unwrap().push(text.to_string());
-        Ok(vec![0i16; text.chars().count() * 8].into())
+        Ok(vec![0xFFu8; text.chars().count() * 8].into())
     }
-    async fn audio(&self, id: &str) -> Result<Pcm, RenderError> {
+    async fn audio(&self, id: &str) -> Result<Audio, RenderError> {
         Err(RenderError::UnknownAudio(id.into()))
     }
 }

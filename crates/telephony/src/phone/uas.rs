@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
-use voicebot_media::Digit;
 use voicebot_media::tone::dtmf_sequence;
+use voicebot_media::{Digit, PromptAudio};
 use voicebot_sip::{InboundCall, InboundConfig, InboundEvent, LocalMedia, Method, peek};
 
 use super::script::{DtmfMode, Plan};
@@ -315,7 +315,7 @@ fn press(leg: &mut PLeg, clock: &ClockHandle) {
         }
         DtmfMode::Inband => {
             let pcm = dtmf_sequence(&digits, PRESS_ON, PRESS_OFF, PRESS_LEVEL_DBM0);
-            clock.send(ClockCommand::Play { id: leg.stream, pcm: pcm.into() });
+            clock.send(ClockCommand::Play { id: leg.stream, audio: PromptAudio::Pcm16(pcm.into()) });
         }
     }
     leg.pressed.extend(digits.iter().map(|d| d.to_char()));
