@@ -112,11 +112,17 @@ n = len(pts); mx = sum(p[0] for p in pts) / n; my = sum(p[1] for p in pts) / n
 sxx = sum((p[0] - mx) ** 2 for p in pts)
 heap_per_call = sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx / 1024 if sxx else float("nan")
 heap_peak = max(p[1] for p in pts) / 2**20
+# Cross-check of the slope: mean heap while max_concurrent calls are live, minus the idle heap after the batch
+# (after, not before: caches filled once during the run — phone-number metadata, map capacities — are not per call).
+live_max = max(p[0] for p in pts)
+plateau = [p[1] for p in pts if p[0] == live_max]
+plateau_per_call = (sum(plateau) / len(plateau) - pts[-1][1]) / live_max / 1024 if live_max else float("nan")
 print(f"max_concurrent={conc} calls={calls} completed={status.split()[1]} wall={wall:.1f}s rate={calls / wall:.1f}/s "
       f"first_speech_p50={pct(0.5):.0f}ms p99={pct(0.99):.0f}ms (n={len(lat)}) "
       f"rss_base={int(base) // 1024}MiB rss_peak={int(peak) // 1024}MiB (peak-base)/max_concurrent={per_call_kib:.0f}KiB "
       f"cpu={cpu_s:.1f}s per_call={cpu_s * 1000 / calls:.1f}ms "
-      f"heap_peak={heap_peak:.0f}MiB heap_per_live_call={heap_per_call:.0f}KiB (n={n}, live max {max(p[0] for p in pts):.0f})")
+      f"heap_peak={heap_peak:.0f}MiB heap_per_live_call={heap_per_call:.0f}KiB (n={n}, live max {live_max:.0f}; "
+      f"plateau-minus-idle={plateau_per_call:.0f}KiB)")
 PY
   )"
   kill $SERVER $PHONE 2>/dev/null || true
@@ -137,14 +143,15 @@ SECTION="$(mktemp)"
   echo
   echo "- $RESULT"
   echo "- heap_per_live_call: least-squares slope of live heap bytes on live calls over the run's"
-  echo "  /metrics samples, prompts pre-rendered beforehand (as when intake precedes dialing)."
+  echo "  /metrics samples, prompts pre-rendered beforehand (as when intake precedes dialing); plateau-minus-idle:"
+  echo "  mean heap while max_concurrent calls are live minus the idle heap after the batch, per call (a cross-check)."
   echo "- first_speech: answer → first 10 ms window (1 ms steps) above -40 dBFS in the phone's recording (the prompt was"
   echo "  pre-rendered at intake). (peak-base)/max_concurrent is RSS, which keeps freed arenas: an upper bound."
   echo "- Targets: answer → first audio < 40 ms; ≤ 64 KiB per live call. What a live call holds: its own"
-  echo "  rendered message as 8 kHz PCM16 (~4 s here = ~64 KiB; prompts common to all calls are shared by"
-  echo "  \`dialer::SharedPrompts\`), plus SIP/RTP/runner state. Keeping prompts as G.711 bytes would halve the"
-  echo "  first part. (Until 2026-12-01 this section divided RSS growth, including intake and pre-render, by"
-  echo "  max_concurrent: 1,208 KiB.)"
+  echo "  rendered message as 8 kHz G.711 µ-law (one byte per sample, ~4 s here = ~32 KiB; \`media::PromptAudio\`;"
+  echo "  prompts common to all calls are shared by \`dialer::SharedPrompts\`), plus SIP/RTP/runner state."
+  echo "  History: 97 KiB on 2026-12-01 08:31Z with prompts held as PCM16 (2 bytes per sample); until that day this"
+  echo "  section divided RSS growth, including intake and pre-render, by max_concurrent (1,208 KiB)."
   echo
 } > "$SECTION"
 python3 scripts/bench-section.py "$SECTION"
