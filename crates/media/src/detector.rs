@@ -162,7 +162,12 @@ pub struct DtmfDetector {
     rows: [Bin; 4],
     cols: [Bin; 4],
     min_power: f32,
-    window: VecDeque<f32>,
+    /// The latest `filled` samples as a ring; `window[next]` is the oldest once it is full.
+    window: [f32; BLOCK],
+    next: usize,
+    filled: usize,
+    /// How many of the latest samples are each too quiet to let a block vote (see `analyse`).
+    quiet_for: usize,
     since_block: usize,
     run: Option<Run>,
     latched: Option<Digit>,
@@ -194,7 +199,10 @@ impl DtmfDetector {
             cols: COL_FREQS.map(Bin::new),
             min_power: a * a / 2.0,
             config,
-            window: VecDeque::with_capacity(BLOCK),
+            window: [0.0; BLOCK],
+            next: 0,
+            filled: 0,
+            quiet_for: 0,
             since_block: 0,
             run: None,
             latched: None,
@@ -206,18 +214,25 @@ impl DtmfDetector {
     /// Analyses more 8 kHz samples (any chunk size; state carries across calls).
     pub fn process(&mut self, pcm: &[i16]) {
         for &s in pcm {
-            if self.window.len() == BLOCK {
-                self.window.pop_front();
-            }
-            self.window.push_back(f32::from(s));
+            let v = f32::from(s);
+            self.window[self.next] = v;
+            self.next = if self.next + 1 == BLOCK { 0 } else { self.next + 1 };
+            self.filled = (self.filled + 1).min(BLOCK);
+            // A block whose every sample has 2·v² below the minimum tone power has a mean square below
+            // it too, so it cannot vote (`analyse`): most of a call is such silence, skipped unread.
+            self.quiet_for = if 2.0 * v * v < self.min_power { (self.quiet_for + 1).min(BLOCK) } else { 0 };
             self.since_block += 1;
-            if self.window.len() == BLOCK && self.since_block >= HOP {
+            if self.filled == BLOCK && self.since_block >= HOP {
                 self.since_block = 0;
-                let (a, b) = self.window.as_slices();
-                let mut block = [0f32; BLOCK];
-                block[..a.len()].copy_from_slice(a);
-                block[a.len()..].copy_from_slice(b);
-                self.analyse(&block);
+                if self.quiet_for == BLOCK {
+                    self.count_vote(None);
+                } else {
+                    let (newest, oldest) = self.window.split_at(self.next);
+                    let mut block = [0f32; BLOCK];
+                    block[..oldest.len()].copy_from_slice(oldest);
+                    block[oldest.len()..].copy_from_slice(newest);
+                    self.analyse(&block);
+                }
             }
         }
     }
@@ -239,6 +254,11 @@ impl DtmfDetector {
             let col_x = self.cols.each_ref().map(|b| b.dft(block));
             self.classify(block, &row_x, &col_x).map(|(d, r, c)| (d, r, c, row_x[r], col_x[c]))
         };
+        self.count_vote(vote);
+    }
+
+    /// Advances the digit run, the release count and the latch by one block's vote.
+    fn count_vote(&mut self, vote: Option<(Digit, usize, usize, Complex, Complex)>) {
         match vote {
             Some((digit, r, c, row, col)) => {
                 let cur = [row, col];
