@@ -54,3 +54,19 @@ unsafe impl GlobalAlloc for Counting {
 pub fn live_bytes() -> usize {
     LIVE.load(Ordering::Relaxed)
 }
+
+/// Caps glibc's malloc arenas at two (unless `MALLOC_ARENA_MAX` is set, which glibc reads itself).
+///
+/// glibc gives busy threads their own arena, up to 8 per core, and keeps what they free: every
+/// tokio worker and blocking thread that once rendered or decoded a prompt keeps its peak. The
+/// dialer benchmark measured 2,000 calls at the same rate and CPU with two arenas and an RSS of
+/// 103 MiB instead of 317 MiB after the pre-render. Must run before any other thread starts.
+pub fn cap_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; called from main before other threads.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}

@@ -79,6 +79,7 @@ fn init_logging() {
 }
 
 fn main() -> anyhow::Result<()> {
+    heap::cap_malloc_arenas();
     let cli = Cli::parse();
     init_logging();
     let config = Config::load(cli.config.as_deref())?;
