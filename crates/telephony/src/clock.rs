@@ -9,6 +9,12 @@
 //! registration or task wake-up happens per packet, and a slot holds 1/20 of the calls, so its last packet
 //! leaves soon after its first. Receiving once per 20 ms adds at most 20 ms to digit detection.
 //!
+//! With [`crate::config::RtpSocket::Shared`] the streams have no socket of their own: the clock holds the
+//! endpoint's one RTP socket ([`SharedRtp`]), queues the due packets of the slot's streams and sends them
+//! with one `sendmmsg`, then drains the socket with `recvmmsg` every slot (it carries every call's
+//! arrivals) and routes each datagram by its source to the stream whose peer it is. Datagrams from other
+//! sources are dropped and counted ([`ClockStats::unknown_source_dropped`]).
+//!
 //! Lateness is measured by the senders ([`voicebot_media::SenderStats`]: `now` minus the frame's slot) and
 //! summed in [`ClockStats`]. Sockets are non-blocking `std` sockets: a full buffer drops the packet and
 //! counts it, and the thread never waits for anything but its next slot or a command.
@@ -29,6 +35,7 @@ use voicebot_media::{
 };
 
 use crate::call::CallEvent;
+use crate::rtp::SharedRtp;
 
 /// Slots per 20 ms frame period (1 ms each).
 pub const SLOTS: usize = 20;
@@ -63,8 +70,9 @@ pub(crate) struct Received {
 
 /// What the drivers ask of the clock.
 pub(crate) enum ClockCommand {
-    /// Start receiving on `socket` (the call's RTP socket, non-blocking).
-    Open { id: StreamId, socket: UdpSocket, recv: RecvSetup },
+    /// Start receiving on `socket` (the call's RTP socket, non-blocking); `None`: on the clock's shared
+    /// socket, from the peer named by `Start`.
+    Open { id: StreamId, socket: Option<UdpSocket>, recv: RecvSetup },
     /// Start sending towards `peer` (plays anything queued before).
     Start { id: StreamId, peer: SocketAddr, config: SenderConfig, notify: Option<UnboundedSender<CallEvent>> },
     /// The peer's media address changed (re-INVITE).
@@ -96,6 +104,8 @@ pub struct ClockStats {
     pub send_errors: u64,
     /// RTP datagrams received by all streams.
     pub packets_received: u64,
+    /// Datagrams on the shared RTP socket whose source is no stream's peer (dropped).
+    pub unknown_source_dropped: u64,
 }
 
 #[derive(Default)]
@@ -107,6 +117,7 @@ struct SharedStats {
     skipped_frames: AtomicU64,
     send_errors: AtomicU64,
     packets_received: AtomicU64,
+    unknown_source_dropped: AtomicU64,
 }
 
 /// A cloneable handle on the clock thread; the thread ends when every handle is dropped.
@@ -117,14 +128,15 @@ pub(crate) struct ClockHandle {
 }
 
 impl ClockHandle {
-    /// Starts the clock thread.
-    pub(crate) fn spawn(name: &str) -> ClockHandle {
+    /// Starts the clock thread; `shared_rtp`: the endpoint's one RTP socket in shared mode (non-blocking).
+    pub(crate) fn spawn(name: &str, shared_rtp: Option<UdpSocket>) -> ClockHandle {
         let (tx, rx) = mpsc::channel();
         let stats = Arc::new(SharedStats::default());
-        let shared = stats.clone();
+        let counters = stats.clone();
+        // The clock (and its batch buffers) is built on its own thread: only the socket crosses.
         let spawned = std::thread::Builder::new()
             .name(format!("{name}-media-clock"))
-            .spawn(move || Clock::new(rx, shared).run());
+            .spawn(move || Clock::new(rx, counters, shared_rtp.map(SharedRtp::new)).run());
         if let Err(e) = spawned {
             // Without a thread there is no media; calls still signal. Visible in logs and in zero packets.
             tracing::error!(error = %e, "cannot start the media clock thread");
@@ -155,6 +167,7 @@ impl ClockHandle {
             skipped_frames: s.skipped_frames.load(Ordering::Relaxed),
             send_errors: s.send_errors.load(Ordering::Relaxed),
             packets_received: s.packets_received.load(Ordering::Relaxed),
+            unknown_source_dropped: s.unknown_source_dropped.load(Ordering::Relaxed),
         }
     }
 }
@@ -167,7 +180,8 @@ struct Sending {
 }
 
 struct Stream {
-    socket: UdpSocket,
+    /// The call's own socket; `None` on the clock's shared socket.
+    socket: Option<UdpSocket>,
     slot: usize,
     sending: Option<Sending>,
     receiver: RtpReceiver,
@@ -188,6 +202,7 @@ struct Tally {
     skipped: u64,
     errors: u64,
     received: u64,
+    unknown: u64,
     late_max: Duration,
 }
 
@@ -200,10 +215,12 @@ struct Clock {
     streams: HashMap<StreamId, Stream>,
     slots: Vec<Vec<StreamId>>,
     buf: Vec<u8>,
+    /// The endpoint's one RTP socket in shared mode.
+    shared: Option<SharedRtp>,
 }
 
 impl Clock {
-    fn new(rx: mpsc::Receiver<ClockCommand>, stats: Arc<SharedStats>) -> Clock {
+    fn new(rx: mpsc::Receiver<ClockCommand>, stats: Arc<SharedStats>, shared: Option<SharedRtp>) -> Clock {
         Clock {
             rx,
             stats,
@@ -212,6 +229,7 @@ impl Clock {
             streams: HashMap::new(),
             slots: vec![Vec::new(); SLOTS],
             buf: vec![0u8; 2048],
+            shared,
         }
     }
 
@@ -253,7 +271,13 @@ impl Clock {
                 }
             }
             ClockCommand::Retarget { id, peer } => {
-                if let Some(s) = self.streams.get_mut(&id).and_then(|s| s.sending.as_mut()) {
+                let Some(stream) = self.streams.get_mut(&id) else { return };
+                let on_shared = stream.socket.is_none();
+                if let Some(s) = stream.sending.as_mut() {
+                    if let Some(shared) = self.shared.as_mut().filter(|_| on_shared) {
+                        shared.unroute(s.peer, id);
+                        shared.route(peer, id);
+                    }
                     s.peer = peer;
                 }
             }
@@ -292,7 +316,7 @@ impl Clock {
         }
     }
 
-    fn open(&mut self, id: StreamId, socket: UdpSocket, recv: RecvSetup) {
+    fn open(&mut self, id: StreamId, socket: Option<UdpSocket>, recv: RecvSetup) {
         self.close(id);
         let slot = (0..SLOTS).min_by_key(|&s| self.slots[s].len()).unwrap_or(0);
         let config = ReceiverConfig {
@@ -328,6 +352,12 @@ impl Clock {
         let base = self.tick + 1;
         let offset = (stream.slot as u64 + SLOTS as u64 - base % SLOTS as u64) % SLOTS as u64;
         let start = self.epoch + Duration::from_millis(base + offset);
+        if let Some(shared) = self.shared.as_mut().filter(|_| stream.socket.is_none()) {
+            if let Some(old) = &stream.sending {
+                shared.unroute(old.peer, id);
+            }
+            shared.route(peer, id);
+        }
         stream.sending =
             Some(Sending { sender: RtpSender::new(config, start), peer, playing: false, notify });
         for cmd in std::mem::take(&mut stream.pending) {
@@ -338,6 +368,9 @@ impl Clock {
     fn close(&mut self, id: StreamId) -> Received {
         let Some(s) = self.streams.remove(&id) else { return Received::default() };
         self.slots[s.slot].retain(|&x| x != id);
+        if let (Some(shared), Some(out), None) = (self.shared.as_mut(), &s.sending, &s.socket) {
+            shared.unroute(out.peer, id);
+        }
         self.stats.streams.fetch_sub(1, Ordering::Relaxed);
         Received { pcm: s.pcm, stats: s.receiver.stats().clone() }
     }
@@ -347,8 +380,11 @@ impl Clock {
         // Sends first: they are the time-critical part.
         for id in &self.slots[slot] {
             if let Some(s) = self.streams.get_mut(id) {
-                send_due(s, &mut tally);
+                send_due(s, self.shared.as_mut(), &mut tally);
             }
+        }
+        if let Some(shared) = self.shared.as_mut() {
+            tally.errors += shared.flush();
         }
         let now = Instant::now();
         for id in &self.slots[slot] {
@@ -356,24 +392,43 @@ impl Clock {
                 receive_all(s, now, &mut self.buf, &mut tally);
             }
         }
+        if let Some(shared) = self.shared.as_mut() {
+            // Every slot: the one socket carries the arrivals of all calls, not just this slot's.
+            let streams = &mut self.streams;
+            let drained = shared.drain(|id, datagram| {
+                if let Some(s) = streams.get_mut(&id) {
+                    hear(s, now, datagram);
+                }
+            });
+            tally.received += drained.routed;
+            tally.unknown += drained.unknown;
+        }
         let st = &self.stats;
         st.packets_sent.fetch_add(tally.sent, Ordering::Relaxed);
         st.late_over_5ms.fetch_add(tally.late, Ordering::Relaxed);
         st.skipped_frames.fetch_add(tally.skipped, Ordering::Relaxed);
         st.send_errors.fetch_add(tally.errors, Ordering::Relaxed);
         st.packets_received.fetch_add(tally.received, Ordering::Relaxed);
+        st.unknown_source_dropped.fetch_add(tally.unknown, Ordering::Relaxed);
         st.late_max_us.fetch_max(tally.late_max.as_micros() as u64, Ordering::Relaxed);
     }
 }
 
-/// Sends the stream's due frames and notices the end of its prompt.
-fn send_due(s: &mut Stream, tally: &mut Tally) {
+/// Sends the stream's due frames (on its own socket, or queued on the shared one for the slot's
+/// `sendmmsg`) and notices the end of its prompt.
+fn send_due(s: &mut Stream, mut shared: Option<&mut SharedRtp>, tally: &mut Tally) {
     let Some(out) = s.sending.as_mut() else { return };
     let before = out.sender.stats().clone();
     let now = Instant::now();
     while let Some(packet) = out.sender.poll_transmit(now) {
-        if s.socket.send_to(&packet, out.peer).is_err() {
-            tally.errors += 1;
+        match (&s.socket, shared.as_deref_mut()) {
+            (Some(socket), _) => {
+                if socket.send_to(&packet, out.peer).is_err() {
+                    tally.errors += 1;
+                }
+            }
+            (None, Some(shared)) => shared.queue(packet, out.peer),
+            (None, None) => tally.errors += 1,
         }
     }
     let after = out.sender.stats();
@@ -389,31 +444,35 @@ fn send_due(s: &mut Stream, tally: &mut Tally) {
     }
 }
 
-/// Reads what arrived on the stream's socket since the last visit.
+/// Reads what arrived on the stream's own socket since the last visit.
 fn receive_all(s: &mut Stream, now: Instant, buf: &mut [u8], tally: &mut Tally) {
     s.visits = s.visits.wrapping_add(1);
     let reads = if s.visits.is_multiple_of(DRAIN_EVERY) { MAX_READS } else { 1 };
     for _ in 0..reads {
-        let n = match s.socket.recv_from(buf) {
+        let Some(socket) = &s.socket else { return };
+        let n = match socket.recv_from(buf) {
             Ok((n, _)) => n,
             Err(e) if e.kind() == ErrorKind::WouldBlock => return,
             Err(_) => continue, // e.g. ICMP port unreachable reported on the socket
         };
         tally.received += 1;
-        // Errors are per datagram (malformed, RTCP) and counted by the receiver.
-        let _ = s.receiver.handle_datagram(now, &buf[..n]);
-        while let Some(ev) = s.receiver.poll_event() {
-            match ev {
-                MediaEvent::Digit { digit, source } => {
-                    if let Some(f) = s.on_digit.as_mut() {
-                        f(digit, source);
-                    }
+        hear(s, now, &buf[..n]);
+    }
+}
+
+/// One datagram for the stream: decoded, digits reported, audio kept while recording.
+fn hear(s: &mut Stream, now: Instant, datagram: &[u8]) {
+    // Errors are per datagram (malformed, RTCP) and counted by the receiver.
+    let _ = s.receiver.handle_datagram(now, datagram);
+    while let Some(ev) = s.receiver.poll_event() {
+        match ev {
+            MediaEvent::Digit { digit, source } => {
+                if let Some(f) = s.on_digit.as_mut() {
+                    f(digit, source);
                 }
-                MediaEvent::Audio(frame) if s.pcm.len() < s.record_limit => {
-                    s.pcm.extend_from_slice(&frame.pcm)
-                }
-                _ => {}
             }
+            MediaEvent::Audio(frame) if s.pcm.len() < s.record_limit => s.pcm.extend_from_slice(&frame.pcm),
+            _ => {}
         }
     }
 }
@@ -436,7 +495,7 @@ mod tests {
     /// the peer heard, and its counters handed back on close.
     #[tokio::test]
     async fn stream_sends_paced_frames_reports_playback_end_and_hears_a_digit() {
-        let clock = ClockHandle::spawn("test");
+        let clock = ClockHandle::spawn("test", None);
         let (ours, our_addr) = socket();
         ours.set_nonblocking(true).expect("nonblocking");
         let (peer, _) = socket();
@@ -445,7 +504,7 @@ mod tests {
         let sink = heard.clone();
         let on_digit: DigitSink = Box::new(move |d, s| sink.lock().expect("lock").push((d, s)));
         let recv = RecvSetup { inband_dtmf: false, record_limit: 0, on_digit: Some(on_digit) };
-        clock.send(ClockCommand::Open { id: 1, socket: ours, recv });
+        clock.send(ClockCommand::Open { id: 1, socket: Some(ours), recv });
         clock.send(ClockCommand::Play { id: 1, audio: PromptAudio::Pcm16(vec![1000i16; 1600].into()) }); // 200 ms, before Start
         let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
         let peer_addr = peer.local_addr().expect("addr");
@@ -482,6 +541,53 @@ mod tests {
         let stats = clock.stats();
         assert_eq!(stats.streams, 0);
         assert!(stats.packets_sent >= frames, "{stats:?}");
+    }
+
+    /// Shared mode: the stream's frames leave from the clock's one socket towards its peer, the peer's
+    /// digit reaches the stream, and a datagram from a stranger is counted and dropped.
+    #[tokio::test]
+    async fn shared_socket_sends_to_the_peer_hears_it_and_drops_strangers() {
+        let (shared, shared_addr) = socket();
+        shared.set_nonblocking(true).expect("nonblocking");
+        let clock = ClockHandle::spawn("test-shared", Some(shared));
+        let (peer, peer_addr) = socket();
+        peer.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = heard.clone();
+        let on_digit: DigitSink = Box::new(move |d, s| sink.lock().expect("lock").push((d, s)));
+        let recv = RecvSetup { inband_dtmf: false, record_limit: 0, on_digit: Some(on_digit) };
+        clock.send(ClockCommand::Open { id: 7, socket: None, recv });
+        let config = SenderConfig::new(Codec::Pcmu);
+        clock.send(ClockCommand::Start { id: 7, peer: peer_addr, config, notify: None });
+
+        let mut buf = [0u8; 2048];
+        let (_, from) = peer.recv_from(&mut buf).expect("a frame from the shared socket");
+        assert_eq!(from, shared_addr);
+
+        let (stranger, _) = socket();
+        stranger.send_to(&[0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1], shared_addr).expect("send");
+        let started = Instant::now();
+        let mut far = RtpSender::new(SenderConfig::new(Codec::Pcmu), started);
+        far.send_digit(Digit::D9, Duration::from_millis(100));
+        for k in 0..12u32 {
+            while let Some(p) = far.poll_transmit(started + FRAME * k) {
+                peer.send_to(&p, shared_addr).expect("send");
+            }
+        }
+        let until = Instant::now() + Duration::from_secs(5);
+        while (heard.lock().expect("lock").is_empty() || clock.stats().unknown_source_dropped == 0)
+            && Instant::now() < until
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let digits = heard.lock().expect("lock").clone();
+        assert!(matches!(digits.as_slice(), [(Digit::D9, DigitSource::Rfc4733 { .. })]), "{digits:?}");
+        let received = clock.close(7).await;
+        assert_eq!(received.stats.digits, 1, "{:?}", received.stats);
+        let stats = clock.stats();
+        assert_eq!(stats.unknown_source_dropped, 1, "{stats:?}");
+        assert!(stats.packets_received >= 1, "{stats:?}");
+        assert_eq!(stats.send_errors, 0, "{stats:?}");
     }
 
     const FRAME: Duration = Duration::from_millis(20);

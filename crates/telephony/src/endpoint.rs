@@ -2,8 +2,8 @@
 //!
 //! The SIP task is the only owner of the [`OutboundCall`] engines: it routes each datagram by Call-ID
 //! ([`voicebot_sip::peek`]), keeps one heap of leg deadlines (next-deadline scheduling, lazy deletion) and
-//! turns engine events into [`CallEvent`]s. Each call's RTP socket goes to the shared media clock
-//! ([`crate::clock`]) when the call is placed (receiving, digits) and starts sending on answer. Protocol
+//! turns engine events into [`CallEvent`]s. Each call's RTP socket (or, in shared mode, just its stream on
+//! the clock's one socket) goes to the media clock ([`crate::clock`]) when the call is placed (receiving, digits) and starts sending on answer. Protocol
 //! decisions stay in `voicebot-sip` and `voicebot-media`; this file only moves bytes and wakes timers.
 
 use std::cmp::Reverse;
@@ -22,7 +22,7 @@ use crate::call::{CallEvent, CallHandle, MediaSummary};
 use crate::clock::{ClockCommand, ClockHandle, ClockStats, RecvSetup, StreamId};
 use crate::config::{CallRequest, TelephonyConfig};
 use crate::error::TelephonyError;
-use crate::rtp::RtpPorts;
+use crate::rtp::CallRtp;
 
 /// Requests from handles to the SIP task.
 #[derive(Debug)]
@@ -41,7 +41,8 @@ pub(crate) enum Command {
     },
 }
 
-/// A running UAC endpoint: one SIP socket, RTP sockets per call, one media clock. Cheap to share behind an
+/// A running UAC endpoint: one SIP socket, RTP sockets per call (or one shared, see
+/// [`crate::config::RtpSocket`]), one media clock. Cheap to share behind an
 /// `Arc`; all methods take `&self`.
 #[derive(Debug)]
 pub struct Telephony {
@@ -65,11 +66,13 @@ impl Telephony {
             Some(ip) => SocketAddr::new(ip, bound.port()),
             None => bound,
         };
-        let clock = ClockHandle::spawn("uac");
+        let (rtp, shared_socket) =
+            CallRtp::new(config.rtp_socket, config.rtp_bind_ip, config.rtp_ports.clone())?;
+        let clock = ClockHandle::spawn("uac", shared_socket);
         let (tx, rx) = mpsc::unbounded_channel();
         let active = Arc::new(AtomicUsize::new(0));
         let endpoint = Endpoint {
-            ports: RtpPorts::new(config.rtp_bind_ip, config.rtp_ports.clone()),
+            rtp,
             cfg: config,
             socket,
             local: local_addr,
@@ -147,7 +150,7 @@ struct Endpoint {
     cfg: TelephonyConfig,
     socket: UdpSocket,
     local: SocketAddr,
-    ports: RtpPorts,
+    rtp: CallRtp,
     clock: ClockHandle,
     legs: HashMap<String, Leg>,
     timers: BinaryHeap<Reverse<(Instant, String)>>,
@@ -251,7 +254,7 @@ impl Endpoint {
         if self.legs.contains_key(&req.call_id) {
             return Err(TelephonyError::DuplicateCallId(req.call_id));
         }
-        let (rtp, rtp_addr) = self.ports.bind()?;
+        let (rtp, rtp_addr) = self.rtp.bind()?;
         let trunk = &req.trunk;
         let host = trunk.uri_host();
         let mut media = LocalMedia::new(rtp_addr);

@@ -9,7 +9,9 @@
 //! - [`clock`]: ONE OS thread runs the RTP of every call, both ways, in 1 ms slots of the 20 ms frame
 //!   period: it sends each call's due frame (and measures how late it left, [`ClockStats`]), then drains the
 //!   call's socket, decoding RTP and reporting RFC 4733 and in-band digits. No task or timer per packet.
-//! - [`rtp`]: one non-blocking RTP socket per call, from a configurable port range.
+//! - [`rtp`]: one non-blocking RTP socket per call, from a configurable port range; or, with
+//!   [`RtpSocket::Shared`], one socket for all calls, written with `sendmmsg`, read with `recvmmsg` and
+//!   demultiplexed by the peer's address.
 //! - [`CallHandle`] ([`call`]): what the dialer holds per call — [`CallEvent`]s out, `play` /
 //!   `stop_playback` / `hangup` in.
 //! - [`phone`]: the virtual phone (SIP UAS) driven by the CONTRACT §8 script, recording WAVs.
@@ -53,7 +55,7 @@ pub mod wav;
 
 pub use call::{CallControl, CallEvent, CallHandle, DigitSource, MediaSummary};
 pub use clock::ClockStats;
-pub use config::{CallRequest, TelephonyConfig, TrunkConfig, new_call_id};
+pub use config::{CallRequest, RtpSocket, TelephonyConfig, TrunkConfig, new_call_id};
 pub use endpoint::Telephony;
 pub use error::TelephonyError;
 pub use voicebot_media::{Digit, PromptAudio};

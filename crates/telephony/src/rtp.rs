@@ -1,11 +1,35 @@
-//! RTP sockets of calls: one non-blocking UDP socket per call leg (the SDP names one port per call), bound
-//! from the configured port range. Both directions of a call's RTP then run on the shared media clock
-//! thread ([`crate::clock`]); nothing here spawns a task.
+//! RTP sockets of calls, in the two [`crate::config::RtpSocket`] modes:
+//!
+//! - per call: one non-blocking UDP socket per call leg (the SDP names one port per call), bound from the
+//!   configured port range ([`RtpPorts`]);
+//! - shared: ONE socket for all calls of an endpoint ([`SharedRtp`]): packets queued during a clock slot
+//!   leave with one `sendmmsg`, arrivals are read with `recvmmsg` in batches and routed by their source
+//!   address to the stream whose peer it is. The kernel's per-packet cost (file lookup, socket lock, route
+//!   lookup per system call) is paid once per batch instead of once per packet.
+//!
+//! Both directions of every call's RTP run on the media clock thread ([`crate::clock`]); nothing here
+//! spawns a task or blocks.
 
+use std::collections::HashMap;
+use std::io::{IoSlice, IoSliceMut};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::ops::RangeInclusive;
+use std::os::fd::AsRawFd;
 
+use nix::errno::Errno;
+use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
+
+use crate::clock::StreamId;
+use crate::config::RtpSocket;
 use crate::error::TelephonyError;
+
+/// Messages per `sendmmsg` / `recvmmsg` call (a 1 ms slot of 2,000 calls holds ~100 packets each way).
+const BATCH: usize = 128;
+/// Receive buffer per datagram: RTP of G.711 is 172 bytes; anything up to an Ethernet MTU fits.
+const DATAGRAM: usize = 2048;
+/// `recvmmsg` calls per drain at most, so a flood cannot hold the clock (8 × 128 per ms ≫ 100 pps × 2,000
+/// calls / 1,000 slots per second).
+const MAX_BATCHES: usize = 8;
 
 /// Hands out RTP sockets: even ports from a range (round robin), or OS-chosen ports.
 #[derive(Debug)]
@@ -43,11 +67,210 @@ impl RtpPorts {
     }
 }
 
+/// Where each new call's RTP goes, per [`RtpSocket`] mode.
+#[derive(Debug)]
+pub(crate) enum CallRtp {
+    /// A socket of its own from the range.
+    PerCall(RtpPorts),
+    /// The endpoint's one socket (held by the clock), at this address.
+    Shared(SocketAddr),
+}
+
+impl CallRtp {
+    /// Sets up `mode`; in shared mode binds the one socket (the first free port of `range`), returned
+    /// for the media clock.
+    pub(crate) fn new(
+        mode: RtpSocket,
+        ip: IpAddr,
+        range: Option<RangeInclusive<u16>>,
+    ) -> Result<(CallRtp, Option<UdpSocket>), TelephonyError> {
+        let mut ports = RtpPorts::new(ip, range);
+        match mode {
+            RtpSocket::PerCall => Ok((CallRtp::PerCall(ports), None)),
+            RtpSocket::Shared => {
+                let (socket, addr) = ports.bind()?;
+                Ok((CallRtp::Shared(addr), Some(socket)))
+            }
+        }
+    }
+
+    /// A new call's RTP: its own socket (`None` in shared mode) and the address its SDP names.
+    pub(crate) fn bind(&mut self) -> Result<(Option<UdpSocket>, SocketAddr), TelephonyError> {
+        match self {
+            CallRtp::PerCall(ports) => ports.bind().map(|(socket, addr)| (Some(socket), addr)),
+            CallRtp::Shared(addr) => Ok((None, *addr)),
+        }
+    }
+}
+
 fn bind_one(addr: SocketAddr) -> Result<(UdpSocket, SocketAddr), TelephonyError> {
     let socket = UdpSocket::bind(addr).map_err(TelephonyError::RtpPorts)?;
     socket.set_nonblocking(true).map_err(TelephonyError::RtpPorts)?;
     let addr = socket.local_addr().map_err(TelephonyError::RtpPorts)?;
     Ok((socket, addr))
+}
+
+/// The one RTP socket of an endpoint in shared mode, with its batch buffers and the peer → stream routes.
+pub(crate) struct SharedRtp {
+    socket: UdpSocket,
+    /// Which stream a source address belongs to (the peer's SDP address, set when sending starts).
+    routes: HashMap<SocketAddr, StreamId>,
+    /// Packets queued in this slot and their destinations.
+    queued: Vec<(Vec<u8>, SocketAddr)>,
+    // Separate headers for each direction: sendmmsg points the headers' address fields at our
+    // destination array, which recvmmsg must not write into.
+    send_headers: MultiHeaders<SockaddrStorage>,
+    recv_headers: MultiHeaders<SockaddrStorage>,
+    recv_buf: Vec<u8>,
+    /// (length, source) of each datagram of the last batch, in buffer order.
+    batch: Vec<(usize, Option<SocketAddr>)>,
+}
+
+impl std::fmt::Debug for SharedRtp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedRtp").field("socket", &self.socket).field("routes", &self.routes.len()).finish()
+    }
+}
+
+/// What one [`SharedRtp::drain`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Drained {
+    /// Datagrams handed to a stream.
+    pub(crate) routed: u64,
+    /// Datagrams from a source that is no stream's peer (dropped).
+    pub(crate) unknown: u64,
+}
+
+impl SharedRtp {
+    /// Takes a bound, non-blocking socket.
+    pub(crate) fn new(socket: UdpSocket) -> SharedRtp {
+        SharedRtp {
+            socket,
+            routes: HashMap::new(),
+            queued: Vec::with_capacity(BATCH),
+            send_headers: MultiHeaders::preallocate(BATCH, None),
+            recv_headers: MultiHeaders::preallocate(BATCH, None),
+            recv_buf: vec![0u8; BATCH * DATAGRAM],
+            batch: Vec::with_capacity(BATCH),
+        }
+    }
+
+    /// Routes datagrams from `peer` to `id` from now on. A peer address has one stream: a later call
+    /// with the same peer takes the route over.
+    pub(crate) fn route(&mut self, peer: SocketAddr, id: StreamId) {
+        self.routes.insert(canonical(peer), id);
+    }
+
+    /// Forgets the route of `peer` if it still leads to `id`.
+    pub(crate) fn unroute(&mut self, peer: SocketAddr, id: StreamId) {
+        let peer = canonical(peer);
+        if self.routes.get(&peer) == Some(&id) {
+            self.routes.remove(&peer);
+        }
+    }
+
+    /// Queues a packet for the next [`SharedRtp::flush`].
+    pub(crate) fn queue(&mut self, packet: Vec<u8>, to: SocketAddr) {
+        self.queued.push((packet, to));
+    }
+
+    /// Sends every queued packet, [`BATCH`] per system call; returns how many could not be sent.
+    pub(crate) fn flush(&mut self) -> u64 {
+        let mut failed = 0u64;
+        let mut next = 0;
+        let fd = self.socket.as_raw_fd();
+        while next < self.queued.len() {
+            let chunk = &self.queued[next..(next + BATCH).min(self.queued.len())];
+            let iovs: Vec<[IoSlice<'_>; 1]> = chunk.iter().map(|(p, _)| [IoSlice::new(p)]).collect();
+            let to: Vec<Option<SockaddrStorage>> =
+                chunk.iter().map(|(_, a)| Some(SockaddrStorage::from(*a))).collect();
+            let sent = sendmmsg(fd, &mut self.send_headers, &iovs, &to, [], MsgFlags::MSG_DONTWAIT)
+                .map(|results| results.count());
+            match sent {
+                Ok(n) if n > 0 => next += n,
+                // The socket buffer is full: the rest would fail the same way. Drop them (the per-call
+                // path drops a packet on a full buffer too) rather than spin.
+                Ok(_) | Err(Errno::EAGAIN) | Err(Errno::ENOBUFS) => {
+                    failed += (self.queued.len() - next) as u64;
+                    break;
+                }
+                Err(Errno::EINTR) => {}
+                // The first message of the chunk failed on its own (e.g. unreachable destination): the
+                // kernel reports an error only when nothing was sent, so skip it and go on.
+                Err(_) => {
+                    failed += 1;
+                    next += 1;
+                }
+            }
+        }
+        self.queued.clear();
+        failed
+    }
+
+    /// Reads what arrived (without blocking) and hands each datagram to `deliver` with the stream its
+    /// source is routed to; unknown sources are counted and dropped.
+    pub(crate) fn drain(&mut self, mut deliver: impl FnMut(StreamId, &[u8])) -> Drained {
+        let mut drained = Drained::default();
+        for _ in 0..MAX_BATCHES {
+            let n = self.receive_batch();
+            for (i, &(len, source)) in self.batch.iter().enumerate() {
+                match source.and_then(|s| self.routes.get(&canonical(s))) {
+                    Some(&id) => {
+                        drained.routed += 1;
+                        deliver(id, &self.recv_buf[i * DATAGRAM..i * DATAGRAM + len]);
+                    }
+                    None => drained.unknown += 1,
+                }
+            }
+            if n < BATCH {
+                break;
+            }
+        }
+        drained
+    }
+
+    /// One `recvmmsg` into `recv_buf`; fills `batch` and returns how many datagrams came (0 when empty).
+    fn receive_batch(&mut self) -> usize {
+        self.batch.clear();
+        let fd = self.socket.as_raw_fd();
+        let mut iovs: Vec<[IoSliceMut<'_>; 1]> =
+            self.recv_buf.chunks_mut(DATAGRAM).map(|c| [IoSliceMut::new(c)]).collect();
+        let results =
+            match recvmmsg(fd, &mut self.recv_headers, iovs.iter_mut(), MsgFlags::MSG_DONTWAIT, None) {
+                Ok(r) => r,
+                // EAGAIN: nothing waiting. Anything else (an ICMP error reported on the socket) is
+                // about a datagram we sent; the next drain reads on.
+                Err(_) => return 0,
+            };
+        let mut n = 0;
+        for msg in results {
+            n += 1;
+            // A truncated datagram is not RTP we can use: keep its place so indices match the buffer,
+            // with no source so it counts as unknown.
+            let source =
+                if msg.flags.contains(MsgFlags::MSG_TRUNC) { None } else { msg.address.and_then(to_std) };
+            self.batch.push((msg.bytes.min(DATAGRAM), source));
+        }
+        n
+    }
+}
+
+fn to_std(a: SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = a.as_sockaddr_in() {
+        return Some(SocketAddr::from(*v4));
+    }
+    a.as_sockaddr_in6().map(|v6| SocketAddr::from(*v6))
+}
+
+/// IPv4-mapped IPv6 sources (a dual-stack socket) are the IPv4 peer the SDP names.
+fn canonical(a: SocketAddr) -> SocketAddr {
+    match a {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(IpAddr::V4(v4), v6.port()),
+            None => a,
+        },
+        v4 => v4,
+    }
 }
 
 #[cfg(test)]
@@ -75,5 +298,91 @@ mod tests {
         assert!(ports.bind().is_err(), "range of two ports is exhausted");
         drop(a);
         assert_eq!(ports.bind().expect("wrapped").1.port(), aa.port());
+    }
+}
+
+#[cfg(test)]
+mod shared_tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn bound() -> (UdpSocket, SocketAddr) {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let a = s.local_addr().expect("addr");
+        (s, a)
+    }
+
+    /// Demux: datagrams from a routed peer reach its stream, one from an unknown source is counted and
+    /// dropped, and an unrouted peer becomes unknown.
+    #[test]
+    fn drain_routes_by_source_and_counts_unknown_sources() {
+        let (shared, shared_addr) = bound();
+        shared.set_nonblocking(true).expect("nonblocking");
+        let mut rtp = SharedRtp::new(shared);
+        let ((a, a_addr), (b, b_addr), (stranger, _)) = (bound(), bound(), bound());
+        rtp.route(a_addr, 1);
+        rtp.route(b_addr, 2);
+        a.send_to(b"from a", shared_addr).expect("send");
+        b.send_to(b"from b", shared_addr).expect("send");
+        stranger.send_to(b"who?", shared_addr).expect("send");
+        let mut got = Vec::new();
+        let mut total = Drained::default();
+        let until = Instant::now() + Duration::from_secs(5);
+        while total.routed + total.unknown < 3 && Instant::now() < until {
+            let d = rtp.drain(|id, bytes| got.push((id, bytes.to_vec())));
+            total.routed += d.routed;
+            total.unknown += d.unknown;
+        }
+        got.sort();
+        assert_eq!(got, vec![(1, b"from a".to_vec()), (2, b"from b".to_vec())]);
+        assert_eq!(total, Drained { routed: 2, unknown: 1 });
+
+        rtp.unroute(a_addr, 2); // not its route: kept
+        rtp.unroute(b_addr, 2);
+        b.send_to(b"late", shared_addr).expect("send");
+        a.send_to(b"again", shared_addr).expect("send");
+        let mut total = Drained::default();
+        got.clear();
+        while total.routed + total.unknown < 2 && Instant::now() < until {
+            let d = rtp.drain(|id, bytes| got.push((id, bytes.to_vec())));
+            total.routed += d.routed;
+            total.unknown += d.unknown;
+        }
+        assert_eq!(got, vec![(1, b"again".to_vec())]);
+        assert_eq!(total, Drained { routed: 1, unknown: 1 });
+    }
+
+    /// A flush sends every queued packet to its own destination, also past one batch.
+    #[test]
+    fn flush_sends_each_packet_to_its_destination_in_batches() {
+        let (shared, _) = bound();
+        shared.set_nonblocking(true).expect("nonblocking");
+        let mut rtp = SharedRtp::new(shared);
+        let (a, a_addr) = bound();
+        let (b, b_addr) = bound();
+        for s in [&a, &b] {
+            s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        }
+        let n = BATCH + 10;
+        for i in 0..n {
+            let to = if i % 2 == 0 { a_addr } else { b_addr };
+            rtp.queue(vec![(i % 251) as u8; 20], to);
+        }
+        assert_eq!(rtp.flush(), 0);
+        let mut buf = [0u8; 64];
+        let count = |s: &UdpSocket, buf: &mut [u8]| {
+            let mut k = 0;
+            while let Ok((len, _)) = s.recv_from(buf) {
+                assert_eq!(len, 20);
+                k += 1;
+                if k == n / 2 {
+                    break;
+                }
+            }
+            k
+        };
+        assert_eq!(count(&a, &mut buf), n / 2);
+        assert_eq!(count(&b, &mut buf), n / 2);
     }
 }

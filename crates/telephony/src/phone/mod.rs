@@ -24,7 +24,9 @@ use voicebot_sip::TimerConfig;
 pub use script::{Behaviour, DtmfMode, Plan, Script};
 
 use crate::clock::{ClockHandle, ClockStats};
+use crate::config::RtpSocket;
 use crate::error::TelephonyError;
+use crate::rtp::CallRtp;
 
 /// Settings of the virtual phone.
 #[derive(Debug, Clone)]
@@ -41,6 +43,8 @@ pub struct PhoneConfig {
     pub max_record: Duration,
     /// RFC 3261 timers.
     pub timers: TimerConfig,
+    /// One RTP socket per call (default) or one for all calls (bound on the listen IP, any port).
+    pub rtp_socket: RtpSocket,
 }
 
 impl PhoneConfig {
@@ -53,6 +57,7 @@ impl PhoneConfig {
             log_stdout: true,
             max_record: Duration::from_secs(600),
             timers: TimerConfig::default(),
+            rtp_socket: RtpSocket::PerCall,
         }
     }
 }
@@ -125,11 +130,12 @@ pub async fn run(config: PhoneConfig) -> Result<PhoneHandle, TelephonyError> {
             source,
         })?;
     }
-    let clock = ClockHandle::spawn("phone");
+    let (rtp, shared_socket) = CallRtp::new(config.rtp_socket, local_addr.ip(), None)?;
+    let clock = ClockHandle::spawn("phone", shared_socket);
     let (records_tx, records) = watch::channel(Vec::new());
     let seen = Arc::new(Seen::default());
     let (tx, rx) = mpsc::unbounded_channel();
-    let task = uas::Phone::new(config, socket, local_addr, clock.clone(), records_tx, seen.clone());
+    let task = uas::Phone::new(config, socket, local_addr, rtp, clock.clone(), records_tx, seen.clone());
     tokio::spawn(task.run(rx));
     Ok(PhoneHandle { local_addr, records, seen, commands: tx, clock })
 }

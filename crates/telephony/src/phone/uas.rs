@@ -20,7 +20,7 @@ use super::script::{DtmfMode, Plan};
 use super::{PhoneCallRecord, PhoneCommand, PhoneConfig, Seen};
 use crate::clock::{ClockCommand, ClockHandle, RecvSetup, StreamId};
 use crate::endpoint::sender_config;
-use crate::rtp::RtpPorts;
+use crate::rtp::CallRtp;
 
 /// Key presses: tone length, pause and level.
 const PRESS_ON: Duration = Duration::from_millis(160);
@@ -53,7 +53,7 @@ pub(crate) struct Phone {
     cfg: PhoneConfig,
     socket: UdpSocket,
     local: SocketAddr,
-    ports: RtpPorts,
+    rtp: CallRtp,
     clock: ClockHandle,
     legs: HashMap<String, PLeg>,
     timers: BinaryHeap<Reverse<(Instant, String)>>,
@@ -68,12 +68,13 @@ impl Phone {
         cfg: PhoneConfig,
         socket: UdpSocket,
         local: SocketAddr,
+        rtp: CallRtp,
         clock: ClockHandle,
         records: watch::Sender<Vec<PhoneCallRecord>>,
         seen: Arc<Seen>,
     ) -> Phone {
         Phone {
-            ports: RtpPorts::new(local.ip(), None),
+            rtp,
             cfg,
             socket,
             local,
@@ -165,7 +166,7 @@ impl Phone {
     }
 
     async fn new_call(&mut self, now: Instant, from: SocketAddr, datagram: &[u8], call_id: String) {
-        let (rtp, rtp_addr) = match self.ports.bind() {
+        let (rtp, rtp_addr) = match self.rtp.bind() {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = %e, "phone: no RTP port; answering 503");
