@@ -103,6 +103,8 @@ pub struct RemoteMedia {
     pub ptime_ms: Option<u32>,
     /// The peer's direction.
     pub direction: Direction,
+    /// The SSRC the peer announced for its RTP (`a=ssrc`, RFC 5576), if it did.
+    pub ssrc: Option<u32>,
 }
 
 /// Our side of the media: where we receive RTP and what we support.
@@ -116,6 +118,9 @@ pub struct LocalMedia {
     pub telephone_event_pt: u8,
     /// SDP session id (`o=` line); any number.
     pub session_id: u64,
+    /// The SSRC our RTP will carry, announced as `a=ssrc:<id> cname:voicebot` (RFC 5576): a peer that
+    /// receives many calls on one RTP socket from one address of ours tells them apart by it.
+    pub ssrc: Option<u32>,
 }
 
 impl LocalMedia {
@@ -126,6 +131,7 @@ impl LocalMedia {
             codecs: vec![Codec::Pcmu, Codec::Pcma],
             telephone_event_pt: 101,
             session_id: 1,
+            ssrc: None,
         }
     }
 
@@ -166,6 +172,9 @@ impl LocalMedia {
             s.push_str(&format!("a=rtpmap:{te} telephone-event/8000\r\na=fmtp:{te} 0-16\r\n"));
         }
         s.push_str(&format!("a=ptime:20\r\na={}\r\n", dir.attr()));
+        if let Some(ssrc) = self.ssrc {
+            s.push_str(&format!("a=ssrc:{ssrc} cname:voicebot\r\n"));
+        }
         s
     }
 }
@@ -183,6 +192,7 @@ struct AudioSection<'a> {
     rtpmaps: Vec<(u8, &'a str)>,
     ptime: Option<u32>,
     direction: Option<Direction>,
+    ssrc: Option<u32>,
 }
 
 fn parse_with(body: &[u8], supported: &[Codec]) -> Result<RemoteMedia, SdpError> {
@@ -233,7 +243,14 @@ fn parse_with(body: &[u8], supported: &[Codec]) -> Result<RemoteMedia, SdpError>
     let (codec, _pt) = codec.ok_or(SdpError::NoCommonCodec)?;
     let direction = audio.direction.or(session_dir).unwrap_or(Direction::SendRecv);
     let rtp_addr = SocketAddr::new(ip, port);
-    Ok(RemoteMedia { rtp_addr, codec, telephone_event_pt, ptime_ms: audio.ptime, direction })
+    Ok(RemoteMedia {
+        rtp_addr,
+        codec,
+        telephone_event_pt,
+        ptime_ms: audio.ptime,
+        direction,
+        ssrc: audio.ssrc,
+    })
 }
 
 fn parse_m_line(value: &str) -> Result<AudioSection<'_>, SdpError> {
@@ -274,12 +291,31 @@ fn parse_attr<'a>(value: &'a str, audio: Option<&mut AudioSection<'a>>, session_
         }
     } else if let Some(ptime) = value.strip_prefix("ptime:") {
         a.ptime = ptime.trim().parse().ok();
+    } else if let Some(ssrc) = value.strip_prefix("ssrc:")
+        && a.ssrc.is_none()
+    {
+        a.ssrc = ssrc.split_whitespace().next().and_then(|id| id.parse().ok());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ssrc_is_announced_and_read_back() {
+        let mut ours = local();
+        assert!(!ours.offer().contains("a=ssrc"));
+        ours.ssrc = Some(3_000_000_001);
+        let offer = ours.offer();
+        assert!(offer.contains("a=ssrc:3000000001 cname:voicebot\r\n"), "{offer}");
+        assert_eq!(parse_remote(offer.as_bytes()).expect("parse").ssrc, Some(3_000_000_001));
+        let (answer, remote) = local().answer(offer.as_bytes()).expect("answer");
+        assert_eq!(
+            (remote.ssrc, parse_remote(answer.as_bytes()).expect("parse").ssrc),
+            (Some(3_000_000_001), None)
+        );
+    }
 
     fn local() -> LocalMedia {
         LocalMedia::new("127.0.0.1:40000".parse().expect("addr"))

@@ -73,10 +73,17 @@ pub(crate) enum ClockCommand {
     /// Start receiving on `socket` (the call's RTP socket, non-blocking); `None`: on the clock's shared
     /// socket, from the peer named by `Start`.
     Open { id: StreamId, socket: Option<UdpSocket>, recv: RecvSetup },
-    /// Start sending towards `peer` (plays anything queued before).
-    Start { id: StreamId, peer: SocketAddr, config: SenderConfig, notify: Option<UnboundedSender<CallEvent>> },
+    /// Start sending towards `peer` (plays anything queued before). On the shared socket, receive what
+    /// `peer` sends (with `peer_ssrc`, when its SDP announced one).
+    Start {
+        id: StreamId,
+        peer: SocketAddr,
+        peer_ssrc: Option<u32>,
+        config: SenderConfig,
+        notify: Option<UnboundedSender<CallEvent>>,
+    },
     /// The peer's media address changed (re-INVITE).
-    Retarget { id: StreamId, peer: SocketAddr },
+    Retarget { id: StreamId, peer: SocketAddr, peer_ssrc: Option<u32> },
     /// Queue prompt audio (8 kHz).
     Play { id: StreamId, audio: PromptAudio },
     /// Drop queued audio (barge-in).
@@ -175,6 +182,7 @@ impl ClockHandle {
 struct Sending {
     sender: RtpSender,
     peer: SocketAddr,
+    peer_ssrc: Option<u32>,
     playing: bool,
     notify: Option<UnboundedSender<CallEvent>>,
 }
@@ -263,22 +271,24 @@ impl Clock {
     fn command(&mut self, cmd: ClockCommand) {
         match cmd {
             ClockCommand::Open { id, socket, recv } => self.open(id, socket, recv),
-            ClockCommand::Start { id, peer, config, notify } => self.start(id, peer, config, notify),
+            ClockCommand::Start { id, peer, peer_ssrc, config, notify } => {
+                self.start(id, (peer, peer_ssrc), config, notify)
+            }
             ClockCommand::Close { id, reply } => {
                 let received = self.close(id);
                 if let Some(reply) = reply {
                     let _ = reply.send(received);
                 }
             }
-            ClockCommand::Retarget { id, peer } => {
+            ClockCommand::Retarget { id, peer, peer_ssrc } => {
                 let Some(stream) = self.streams.get_mut(&id) else { return };
                 let on_shared = stream.socket.is_none();
                 if let Some(s) = stream.sending.as_mut() {
                     if let Some(shared) = self.shared.as_mut().filter(|_| on_shared) {
-                        shared.unroute(s.peer, id);
-                        shared.route(peer, id);
+                        shared.unroute(s.peer, s.peer_ssrc, id);
+                        shared.route(peer, peer_ssrc, id);
                     }
-                    s.peer = peer;
+                    (s.peer, s.peer_ssrc) = (peer, peer_ssrc);
                 }
             }
             other => self.apply(other),
@@ -343,7 +353,7 @@ impl Clock {
     fn start(
         &mut self,
         id: StreamId,
-        peer: SocketAddr,
+        (peer, peer_ssrc): (SocketAddr, Option<u32>),
         config: SenderConfig,
         notify: Option<UnboundedSender<CallEvent>>,
     ) {
@@ -354,12 +364,12 @@ impl Clock {
         let start = self.epoch + Duration::from_millis(base + offset);
         if let Some(shared) = self.shared.as_mut().filter(|_| stream.socket.is_none()) {
             if let Some(old) = &stream.sending {
-                shared.unroute(old.peer, id);
+                shared.unroute(old.peer, old.peer_ssrc, id);
             }
-            shared.route(peer, id);
+            shared.route(peer, peer_ssrc, id);
         }
-        stream.sending =
-            Some(Sending { sender: RtpSender::new(config, start), peer, playing: false, notify });
+        let sender = RtpSender::new(config, start);
+        stream.sending = Some(Sending { sender, peer, peer_ssrc, playing: false, notify });
         for cmd in std::mem::take(&mut stream.pending) {
             self.apply(cmd);
         }
@@ -369,7 +379,7 @@ impl Clock {
         let Some(s) = self.streams.remove(&id) else { return Received::default() };
         self.slots[s.slot].retain(|&x| x != id);
         if let (Some(shared), Some(out), None) = (self.shared.as_mut(), &s.sending, &s.socket) {
-            shared.unroute(out.peer, id);
+            shared.unroute(out.peer, out.peer_ssrc, id);
         }
         self.stats.streams.fetch_sub(1, Ordering::Relaxed);
         Received { pcm: s.pcm, stats: s.receiver.stats().clone() }
@@ -509,7 +519,7 @@ mod tests {
         let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
         let peer_addr = peer.local_addr().expect("addr");
         let config = SenderConfig::new(Codec::Pcmu);
-        clock.send(ClockCommand::Start { id: 1, peer: peer_addr, config, notify: Some(tx) });
+        clock.send(ClockCommand::Start { id: 1, peer: peer_addr, peer_ssrc: None, config, notify: Some(tx) });
 
         let started = Instant::now();
         let mut buf = [0u8; 2048];
@@ -558,7 +568,7 @@ mod tests {
         let recv = RecvSetup { inband_dtmf: false, record_limit: 0, on_digit: Some(on_digit) };
         clock.send(ClockCommand::Open { id: 7, socket: None, recv });
         let config = SenderConfig::new(Codec::Pcmu);
-        clock.send(ClockCommand::Start { id: 7, peer: peer_addr, config, notify: None });
+        clock.send(ClockCommand::Start { id: 7, peer: peer_addr, peer_ssrc: None, config, notify: None });
 
         let mut buf = [0u8; 2048];
         let (_, from) = peer.recv_from(&mut buf).expect("a frame from the shared socket");

@@ -141,6 +141,8 @@ struct Leg {
     stream: StreamId,
     events: mpsc::UnboundedSender<CallEvent>,
     ended: bool,
+    /// The SSRC our SDP announced (shared RTP socket), which our sender must use.
+    ssrc: Option<u32>,
     /// The deadline currently in the heap for this leg.
     armed: Option<Instant>,
 }
@@ -258,6 +260,8 @@ impl Endpoint {
         let trunk = &req.trunk;
         let host = trunk.uri_host();
         let mut media = LocalMedia::new(rtp_addr);
+        media.ssrc = self.rtp.announced_ssrc();
+        let ssrc = media.ssrc;
         media.codecs = trunk.codecs.clone();
         media.session_id = rand::random::<u32>().into();
         let mut cc = CallConfig::new(
@@ -280,8 +284,14 @@ impl Endpoint {
         });
         let recv = RecvSetup { inband_dtmf: self.cfg.inband_dtmf, record_limit: 0, on_digit: Some(on_digit) };
         self.clock.send(ClockCommand::Open { id: stream, socket: rtp, recv });
-        let leg =
-            Leg { call: OutboundCall::new(Instant::now(), cc), stream, events, ended: false, armed: None };
+        let leg = Leg {
+            call: OutboundCall::new(Instant::now(), cc),
+            stream,
+            events,
+            ended: false,
+            ssrc,
+            armed: None,
+        };
         self.legs.insert(req.call_id, leg);
         self.active.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -353,14 +363,17 @@ fn on_leg_event(leg: &mut Leg, ev: voicebot_sip::CallEvent, clock: &ClockHandle,
             let _ = leg.events.send(CallEvent::Ringing);
         }
         Sip::Answered(remote) => {
-            let config = sender_config(&remote);
+            let config = sender_config(&remote, leg.ssrc);
             let notify = Some(leg.events.clone());
-            clock.send(ClockCommand::Start { id: leg.stream, peer: remote.rtp_addr, config, notify });
+            let (peer, peer_ssrc) = (remote.rtp_addr, remote.ssrc);
+            clock.send(ClockCommand::Start { id: leg.stream, peer, peer_ssrc, config, notify });
             let _ = leg.events.send(CallEvent::Answered { at: SystemTime::now() });
         }
-        Sip::MediaUpdated(remote) => {
-            clock.send(ClockCommand::Retarget { id: leg.stream, peer: remote.rtp_addr })
-        }
+        Sip::MediaUpdated(remote) => clock.send(ClockCommand::Retarget {
+            id: leg.stream,
+            peer: remote.rtp_addr,
+            peer_ssrc: remote.ssrc,
+        }),
         Sip::Ended(end) if !leg.ended => {
             leg.ended = true;
             active.fetch_sub(1, Ordering::Relaxed);
@@ -376,10 +389,14 @@ fn on_leg_event(leg: &mut Leg, ev: voicebot_sip::CallEvent, clock: &ClockHandle,
     }
 }
 
-/// The RTP sender for the negotiated codec and the peer's telephone-event payload type.
-pub(crate) fn sender_config(remote: &RemoteMedia) -> SenderConfig {
+/// The RTP sender for the negotiated codec and the peer's telephone-event payload type, with the SSRC our
+/// SDP announced (if it did; random otherwise).
+pub(crate) fn sender_config(remote: &RemoteMedia, ssrc: Option<u32>) -> SenderConfig {
     let codec = media_codec(remote.codec);
     let mut config = SenderConfig::new(codec);
+    if let Some(ssrc) = ssrc {
+        config.ssrc = ssrc;
+    }
     config.event_payload_type =
         remote.telephone_event_pt.unwrap_or(voicebot_media::DEFAULT_EVENT_PAYLOAD_TYPE);
     config

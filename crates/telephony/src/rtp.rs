@@ -4,7 +4,9 @@
 //!   configured port range ([`RtpPorts`]);
 //! - shared: ONE socket for all calls of an endpoint ([`SharedRtp`]): packets queued during a clock slot
 //!   leave with one `sendmmsg`, arrivals are read with `recvmmsg` in batches and routed by their source
-//!   address to the stream whose peer it is. The kernel's per-packet cost (file lookup, socket lock, route
+//!   address to the stream whose peer it is. When one peer address carries several calls (a peer that
+//!   shares one socket too, like our virtual phone in shared mode), the SSRC each call's peer announced
+//!   in its SDP (`a=ssrc`) tells them apart; we announce ours in shared mode for the same reason. The kernel's per-packet cost (file lookup, socket lock, route
 //!   lookup per system call) is paid once per batch instead of once per packet.
 //!
 //! Both directions of every call's RTP run on the media clock thread ([`crate::clock`]); nothing here
@@ -94,6 +96,12 @@ impl CallRtp {
         }
     }
 
+    /// The SSRC a new call's RTP will carry, to announce in its SDP: chosen in shared mode (so a peer
+    /// that shares one socket too can tell our calls apart), `None` per call (the SDP stays as it was).
+    pub(crate) fn announced_ssrc(&self) -> Option<u32> {
+        matches!(self, CallRtp::Shared(_)).then(rand::random::<u32>)
+    }
+
     /// A new call's RTP: its own socket (`None` in shared mode) and the address its SDP names.
     pub(crate) fn bind(&mut self) -> Result<(Option<UdpSocket>, SocketAddr), TelephonyError> {
         match self {
@@ -115,6 +123,8 @@ pub(crate) struct SharedRtp {
     socket: UdpSocket,
     /// Which stream a source address belongs to (the peer's SDP address, set when sending starts).
     routes: HashMap<SocketAddr, StreamId>,
+    /// Streams whose peer announced its SSRC: (source, SSRC) → stream, looked up first.
+    ssrc_routes: HashMap<(SocketAddr, u32), StreamId>,
     /// Packets queued in this slot and their destinations.
     queued: Vec<(Vec<u8>, SocketAddr)>,
     // Separate headers for each direction: sendmmsg points the headers' address fields at our
@@ -147,6 +157,7 @@ impl SharedRtp {
         SharedRtp {
             socket,
             routes: HashMap::new(),
+            ssrc_routes: HashMap::new(),
             queued: Vec::with_capacity(BATCH),
             send_headers: MultiHeaders::preallocate(BATCH, None),
             recv_headers: MultiHeaders::preallocate(BATCH, None),
@@ -155,18 +166,40 @@ impl SharedRtp {
         }
     }
 
-    /// Routes datagrams from `peer` to `id` from now on. A peer address has one stream: a later call
-    /// with the same peer takes the route over.
-    pub(crate) fn route(&mut self, peer: SocketAddr, id: StreamId) {
-        self.routes.insert(canonical(peer), id);
+    /// Routes datagrams from `peer` (carrying `ssrc`, when the peer announced one) to `id` from now on.
+    /// Without an SSRC a peer address has one stream: a later call with the same peer takes it over.
+    pub(crate) fn route(&mut self, peer: SocketAddr, ssrc: Option<u32>, id: StreamId) {
+        let peer = canonical(peer);
+        match ssrc {
+            Some(ssrc) => self.ssrc_routes.insert((peer, ssrc), id),
+            None => self.routes.insert(peer, id),
+        };
     }
 
-    /// Forgets the route of `peer` if it still leads to `id`.
-    pub(crate) fn unroute(&mut self, peer: SocketAddr, id: StreamId) {
+    /// Forgets the route of `peer` / `ssrc` if it still leads to `id`.
+    pub(crate) fn unroute(&mut self, peer: SocketAddr, ssrc: Option<u32>, id: StreamId) {
         let peer = canonical(peer);
-        if self.routes.get(&peer) == Some(&id) {
-            self.routes.remove(&peer);
+        match ssrc {
+            Some(ssrc) if self.ssrc_routes.get(&(peer, ssrc)) == Some(&id) => {
+                self.ssrc_routes.remove(&(peer, ssrc));
+            }
+            None if self.routes.get(&peer) == Some(&id) => {
+                self.routes.remove(&peer);
+            }
+            _ => {}
         }
+    }
+
+    /// The stream a datagram from `source` belongs to.
+    fn stream_of(&self, source: SocketAddr, datagram: &[u8]) -> Option<StreamId> {
+        let source = canonical(source);
+        if !self.ssrc_routes.is_empty()
+            && let Some(ssrc) = rtp_ssrc(datagram)
+            && let Some(&id) = self.ssrc_routes.get(&(source, ssrc))
+        {
+            return Some(id);
+        }
+        self.routes.get(&source).copied()
     }
 
     /// Queues a packet for the next [`SharedRtp::flush`].
@@ -214,10 +247,11 @@ impl SharedRtp {
         for _ in 0..MAX_BATCHES {
             let n = self.receive_batch();
             for (i, &(len, source)) in self.batch.iter().enumerate() {
-                match source.and_then(|s| self.routes.get(&canonical(s))) {
-                    Some(&id) => {
+                let datagram = &self.recv_buf[i * DATAGRAM..i * DATAGRAM + len];
+                match source.and_then(|s| self.stream_of(s, datagram)) {
+                    Some(id) => {
                         drained.routed += 1;
-                        deliver(id, &self.recv_buf[i * DATAGRAM..i * DATAGRAM + len]);
+                        deliver(id, datagram);
                     }
                     None => drained.unknown += 1,
                 }
@@ -253,6 +287,12 @@ impl SharedRtp {
         }
         n
     }
+}
+
+/// The SSRC of an RTP (version 2) packet.
+fn rtp_ssrc(datagram: &[u8]) -> Option<u32> {
+    let header = datagram.get(..12)?;
+    (header[0] >> 6 == 2).then(|| u32::from_be_bytes([header[8], header[9], header[10], header[11]]))
 }
 
 fn to_std(a: SockaddrStorage) -> Option<SocketAddr> {
@@ -321,8 +361,8 @@ mod shared_tests {
         shared.set_nonblocking(true).expect("nonblocking");
         let mut rtp = SharedRtp::new(shared);
         let ((a, a_addr), (b, b_addr), (stranger, _)) = (bound(), bound(), bound());
-        rtp.route(a_addr, 1);
-        rtp.route(b_addr, 2);
+        rtp.route(a_addr, None, 1);
+        rtp.route(b_addr, None, 2);
         a.send_to(b"from a", shared_addr).expect("send");
         b.send_to(b"from b", shared_addr).expect("send");
         stranger.send_to(b"who?", shared_addr).expect("send");
@@ -338,8 +378,8 @@ mod shared_tests {
         assert_eq!(got, vec![(1, b"from a".to_vec()), (2, b"from b".to_vec())]);
         assert_eq!(total, Drained { routed: 2, unknown: 1 });
 
-        rtp.unroute(a_addr, 2); // not its route: kept
-        rtp.unroute(b_addr, 2);
+        rtp.unroute(a_addr, None, 2); // not its route: kept
+        rtp.unroute(b_addr, None, 2);
         b.send_to(b"late", shared_addr).expect("send");
         a.send_to(b"again", shared_addr).expect("send");
         let mut total = Drained::default();
@@ -351,6 +391,35 @@ mod shared_tests {
         }
         assert_eq!(got, vec![(1, b"again".to_vec())]);
         assert_eq!(total, Drained { routed: 1, unknown: 1 });
+    }
+
+    /// One peer address, two calls: the announced SSRC picks the stream; an unannounced SSRC from that
+    /// address falls back to the address route, if any.
+    #[test]
+    fn one_peer_address_with_two_calls_is_split_by_ssrc() {
+        let (shared, shared_addr) = bound();
+        shared.set_nonblocking(true).expect("nonblocking");
+        let mut rtp = SharedRtp::new(shared);
+        let (peer, peer_addr) = bound();
+        rtp.route(peer_addr, Some(0xAAAA_0001), 1);
+        rtp.route(peer_addr, Some(0xAAAA_0002), 2);
+        let packet = |ssrc: u32| {
+            let mut p = vec![0x80, 0, 0, 1, 0, 0, 0, 0];
+            p.extend_from_slice(&ssrc.to_be_bytes());
+            p
+        };
+        for ssrc in [0xAAAA_0002, 0xAAAA_0001, 0xBBBB_0000] {
+            peer.send_to(&packet(ssrc), shared_addr).expect("send");
+        }
+        let (mut got, mut total) = (Vec::new(), Drained::default());
+        let until = Instant::now() + Duration::from_secs(5);
+        while total.routed + total.unknown < 3 && Instant::now() < until {
+            let d = rtp.drain(|id, bytes| got.push((id, rtp_ssrc(bytes))));
+            total.routed += d.routed;
+            total.unknown += d.unknown;
+        }
+        assert_eq!(got, vec![(2, Some(0xAAAA_0002)), (1, Some(0xAAAA_0001))]);
+        assert_eq!(total, Drained { routed: 2, unknown: 1 });
     }
 
     /// A flush sends every queued packet to its own destination, also past one batch.

@@ -1,7 +1,8 @@
 //! Our UAC against sipp, an independent SIP implementation (issue 4, acceptance 1–3): answered calls with
 //! RTP both ways and an RFC 4733 digit, both hang-up directions, the outcome mapping of final responses and
 //! of a ring timeout, a 407 digest challenge, a dropped first INVITE (Timer A) and no answer at all (Timer
-//! B, the one real-time ~32 s test). Every sipp run must also end successfully on its side.
+//! B, the one real-time ~32 s test), and one answered call with our RTP on the endpoint's shared socket.
+//! Every sipp run must also end successfully on its side.
 
 mod common;
 
@@ -13,7 +14,9 @@ use common::sipp::{Sipp, free_port};
 use common::*;
 use md5::{Digest, Md5};
 use tokio::net::UdpSocket;
-use voicebot_telephony::{CallEvent, Digit, DigitSource, EndReason, MediaSummary, Outcome};
+use voicebot_telephony::{
+    CallEvent, Digit, DigitSource, EndReason, MediaSummary, Outcome, RtpSocket, Telephony, TelephonyConfig,
+};
 
 const NUMBER: &str = "+2348000000001";
 
@@ -28,7 +31,14 @@ struct Answered {
 
 /// Places a call to `sipp`, plays a tone once answered, hangs up `hangup_after` the answer (if `Some`).
 async fn answered_call(sipp: &Sipp, hangup_after: Option<Duration>) -> Answered {
-    let tel = uac().await;
+    answered_call_on(sipp, hangup_after, RtpSocket::PerCall).await
+}
+
+/// [`answered_call`] with our RTP on its own socket or on the endpoint's shared one.
+async fn answered_call_on(sipp: &Sipp, hangup_after: Option<Duration>, rtp_socket: RtpSocket) -> Answered {
+    let tel = Telephony::start(TelephonyConfig { rtp_socket, ..TelephonyConfig::default() })
+        .await
+        .expect("start UAC endpoint");
     let mut call = place(&tel, trunk(sipp.addr), NUMBER).await;
     let (mut answered_at, mut hangup_at, mut digits) = (None, None, Vec::new());
     let limit = tokio::time::Instant::now() + CALL_LIMIT;
@@ -78,6 +88,18 @@ fn assert_rtp_rate(a: &Answered) {
 async fn sipp_answers_hears_our_rtp_sends_digit_1_and_we_hang_up() {
     let sipp = Sipp::uas("uas_we_hangup.xml", &[]);
     let a = answered_call(&sipp, Some(Duration::from_secs(3))).await;
+    assert_eq!(a.end, (Outcome::Answered, 200, EndReason::LocalHangup));
+    assert_eq!(a.digits, vec![(Digit::D1, DigitSource::Rfc4733)]);
+    assert_rtp_rate(&a);
+    assert_sipp_ok(sipp).await;
+}
+
+/// Shared RTP socket against an independent peer: sipp sends (echo and the digit's pcap) from the media
+/// port its SDP names, so routing by source address finds the call.
+#[tokio::test]
+async fn shared_rtp_socket_against_sipp_hears_echo_and_digit_1() {
+    let sipp = Sipp::uas("uas_we_hangup.xml", &[]);
+    let a = answered_call_on(&sipp, Some(Duration::from_secs(3)), RtpSocket::Shared).await;
     assert_eq!(a.end, (Outcome::Answered, 200, EndReason::LocalHangup));
     assert_eq!(a.digits, vec![(Digit::D1, DigitSource::Rfc4733)]);
     assert_rtp_rate(&a);

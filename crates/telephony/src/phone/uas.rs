@@ -32,6 +32,8 @@ struct PLeg {
     number: String,
     plan: Plan,
     stream: StreamId,
+    /// The SSRC our SDP announced (shared RTP socket), which our sender must use.
+    ssrc: Option<u32>,
     answered: bool,
     rejected: Option<u16>,
     pressed: String,
@@ -176,7 +178,10 @@ impl Phone {
                 return;
             }
         };
-        let mut icfg = InboundConfig::new(self.local, LocalMedia::new(rtp_addr));
+        let mut media = LocalMedia::new(rtp_addr);
+        media.ssrc = self.rtp.announced_ssrc();
+        let ssrc = media.ssrc;
+        let mut icfg = InboundConfig::new(self.local, media);
         icfg.timers = self.cfg.timers;
         let Ok(mut call) = InboundCall::new(now, from, datagram, icfg) else { return };
         let number = call.dialed_user().unwrap_or_default();
@@ -192,6 +197,7 @@ impl Phone {
             answer_at: (!plan.ring_forever).then(|| now + plan.answer_after),
             plan,
             stream,
+            ssrc,
             answered: false,
             rejected: None,
             pressed: String::new(),
@@ -293,8 +299,9 @@ fn answer(leg: &mut PLeg, now: Instant, clock: &ClockHandle) {
     match leg.call.answer(now) {
         Ok(remote) => {
             leg.answered = true;
-            let config = sender_config(&remote);
-            clock.send(ClockCommand::Start { id: leg.stream, peer: remote.rtp_addr, config, notify: None });
+            let config = sender_config(&remote, leg.ssrc);
+            let (peer, peer_ssrc) = (remote.rtp_addr, remote.ssrc);
+            clock.send(ClockCommand::Start { id: leg.stream, peer, peer_ssrc, config, notify: None });
             leg.press_at = leg.plan.press.as_ref().map(|_| now + leg.plan.press_after);
             leg.hangup_at = leg.plan.hangup_after.map(|d| now + d);
         }
