@@ -9,7 +9,8 @@
 # Env: CONC, HOLD (s), SETUP_CALLS, IN_FLIGHT, NICE (e.g. -10: run our process at that nice level; needs
 # root), CHRT (e.g. 10: run it SCHED_FIFO at that priority, as a media server is deployed; needs root; our
 # threads sleep between slots, so this only shields them from other work), BENCH_INBAND=0 (no in-band
-# DTMF detector).
+# DTMF detector), RTP_SOCKET (part 1 only: "per_call" (default), "shared", or both, e.g. "per_call shared":
+# every mode runs every N; applies to our UAC and the phone), SETUP=0 (skip part 2).
 # Output: one JSON line per measurement, then the machine's load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +21,11 @@ SETUP_CALLS="${SETUP_CALLS:-5000}"
 IN_FLIGHT="${IN_FLIGHT:-200}"
 NICE="${NICE:-0}"
 CHRT="${CHRT:-0}"
+RTP_SOCKET="${RTP_SOCKET:-per_call}"
+SETUP="${SETUP:-1}"
 TARGET="${CARGO_TARGET_DIR:-target}"
 
-command -v sipp >/dev/null || { echo "sipp is missing: apt-get install -y sip-tester" >&2; exit 1; }
+[ "$SETUP" = "0" ] || command -v sipp >/dev/null || { echo "sipp is missing: apt-get install -y sip-tester" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 cargo build -q --release -p voicebot-telephony --example bench
@@ -39,10 +42,13 @@ free_port() {
 }
 
 echo "# nproc=$(nproc) loadavg before: $(cut -d' ' -f1-3 /proc/loadavg) nice=$NICE chrt=$CHRT"
-for n in $CONC; do
-  run timeout 300 "$BIN" concurrent "$n" "$HOLD"
-  echo "# loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
+for mode in $RTP_SOCKET; do
+  for n in $CONC; do
+    RTP_SOCKET="$mode" run timeout 300 "$BIN" concurrent "$n" "$HOLD"
+    echo "# loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
+  done
 done
+[ "$SETUP" = "0" ] && exit 0
 
 work="$(mktemp -d)"
 cd "$work"

@@ -3,7 +3,8 @@
 //! - `bench concurrent <calls> <hold_secs>`: our UAC calls the in-process virtual phone `calls` times, every
 //!   answered call plays a shared prompt (RTP both ways: the phone sends comfort silence), then for
 //!   `hold_secs` counts our media clock's packets and how many left more than 5 ms late (skipped frames
-//!   count as late), plus the process CPU time. Prints one JSON line.
+//!   count as late), plus the process CPU time. Prints one JSON line. `RTP_SOCKET=shared|per_call`
+//!   (default per_call) sets the RTP socket mode of both our UAC and the phone.
 //! - `bench setup <sipp_uas_addr> <calls> <in_flight>`: places `calls` calls on a sipp UAS with at most
 //!   `in_flight` at once, hangs each up on answer, and reports set-ups per second. Prints one JSON line.
 
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use voicebot_telephony::phone::{self, PhoneConfig, Script};
 use voicebot_telephony::{
-    CallEvent, CallRequest, ClockStats, Telephony, TelephonyConfig, TrunkConfig, new_call_id,
+    CallEvent, CallRequest, ClockStats, RtpSocket, Telephony, TelephonyConfig, TrunkConfig, new_call_id,
 };
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -51,11 +52,17 @@ async fn concurrent(calls: usize, hold: u64) -> Res<()> {
     let mut pcfg = PhoneConfig::new("127.0.0.1:0".parse()?);
     pcfg.script = Script::from_json(r#"{"default": {"answer_after_ms": 0, "press": null}}"#)?;
     pcfg.log_stdout = false;
+    let rtp_socket = match std::env::var("RTP_SOCKET") {
+        Ok(v) => RtpSocket::parse(&v).ok_or("RTP_SOCKET must be shared or per_call")?,
+        Err(_) => RtpSocket::PerCall,
+    };
+    pcfg.rtp_socket = rtp_socket;
     let phone = phone::run(pcfg).await?;
     // BENCH_INBAND=0 turns the in-band DTMF detector off (RFC 4733 digits only).
     let inband_dtmf = std::env::var("BENCH_INBAND").map_or(true, |v| v != "0");
-    let tel =
-        Arc::new(Telephony::start(TelephonyConfig { inband_dtmf, ..TelephonyConfig::default() }).await?);
+    let tel = Arc::new(
+        Telephony::start(TelephonyConfig { inband_dtmf, rtp_socket, ..TelephonyConfig::default() }).await?,
+    );
     let prompt = tone(hold as u32 + 120);
     let answered = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
@@ -103,12 +110,16 @@ async fn concurrent(calls: usize, hold: u64) -> Res<()> {
     let (sent, late, pct) = window(ours0, ours1);
     let (p_sent, p_late, p_pct) = window(theirs0, theirs1);
     let line = serde_json::json!({
-        "mode": "concurrent", "calls": calls, "answered": answered.load(Ordering::Relaxed),
+        "mode": "concurrent", "rtp_socket": if rtp_socket == RtpSocket::Shared { "shared" } else { "per_call" },
+        "calls": calls, "answered": answered.load(Ordering::Relaxed),
         "ended_early": ended_early, "ramp_s": (ramp_secs * 10.0).round() / 10.0, "window_s": secs.round(),
         "our_pps": (sent as f64 / secs).round(), "our_late_gt5ms": late, "our_late_pct": (pct * 1000.0).round() / 1000.0,
         "our_late_max_ms": ours1.late_max_us as f64 / 1000.0, "our_send_errors": ours1.send_errors,
         "phone_pps": (p_sent as f64 / secs).round(), "phone_late_pct": (p_pct * 1000.0).round() / 1000.0,
-        "phone_late_gt5ms": p_late, "cpu_cores": ((cpu1 - cpu0) / secs * 100.0).round() / 100.0,
+        "phone_late_gt5ms": p_late,
+        "unknown_source_dropped": ours1.unknown_source_dropped + theirs1.unknown_source_dropped,
+        "our_received_pps": ((ours1.packets_received - ours0.packets_received) as f64 / secs).round(),
+        "cpu_cores": ((cpu1 - cpu0) / secs * 100.0).round() / 100.0,
     });
     println!("{line}");
     Ok(())
