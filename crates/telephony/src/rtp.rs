@@ -134,6 +134,9 @@ pub(crate) struct SharedRtp {
     recv_buf: Vec<u8>,
     /// (length, source) of each datagram of the last batch, in buffer order.
     batch: Vec<(usize, Option<SocketAddr>)>,
+    /// `send_headers` hold initialised address slots (see [`prime`]), so `sendmmsg`'s results may be
+    /// counted.
+    primed: bool,
 }
 
 impl std::fmt::Debug for SharedRtp {
@@ -154,15 +157,24 @@ pub(crate) struct Drained {
 impl SharedRtp {
     /// Takes a bound, non-blocking socket.
     pub(crate) fn new(socket: UdpSocket) -> SharedRtp {
+        let mut send_headers = MultiHeaders::preallocate(BATCH, None);
+        let primed = match prime(&mut send_headers) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "shared RTP: cannot prime the sendmmsg headers; partial sends will not be counted");
+                false
+            }
+        };
         SharedRtp {
             socket,
             routes: HashMap::new(),
             ssrc_routes: HashMap::new(),
             queued: Vec::with_capacity(BATCH),
-            send_headers: MultiHeaders::preallocate(BATCH, None),
+            send_headers,
             recv_headers: MultiHeaders::preallocate(BATCH, None),
             recv_buf: vec![0u8; BATCH * DATAGRAM],
             batch: Vec::with_capacity(BATCH),
+            primed,
         }
     }
 
@@ -217,8 +229,9 @@ impl SharedRtp {
             let iovs: Vec<[IoSlice<'_>; 1]> = chunk.iter().map(|(p, _)| [IoSlice::new(p)]).collect();
             let to: Vec<Option<SockaddrStorage>> =
                 chunk.iter().map(|(_, a)| Some(SockaddrStorage::from(*a))).collect();
+            let primed = self.primed;
             let sent = sendmmsg(fd, &mut self.send_headers, &iovs, &to, [], MsgFlags::MSG_DONTWAIT)
-                .map(|results| results.count());
+                .map(|results| if primed { results.count() } else { chunk.len() });
             match sent {
                 Ok(n) if n > 0 => next += n,
                 // The socket buffer is full: the rest would fail the same way. Drop them (the per-call
@@ -287,6 +300,26 @@ impl SharedRtp {
         }
         n
     }
+}
+
+/// Makes every address slot of `headers` initialised memory, by receiving [`BATCH`] datagrams into them
+/// once on a private loopback pair. Why: nix gives the number of messages `sendmmsg` sent only through
+/// its results iterator, which reads each slot's address as `recvmmsg` would have left it, and
+/// `sendmmsg` never writes them (it points the headers at our own destination array). Reading
+/// never-written slots would be undefined behaviour; after this they hold stale, valid addresses.
+fn prime(headers: &mut MultiHeaders<SockaddrStorage>) -> std::io::Result<()> {
+    let rx = UdpSocket::bind("127.0.0.1:0")?;
+    let tx = UdpSocket::bind("127.0.0.1:0")?;
+    let to = rx.local_addr()?;
+    for _ in 0..BATCH {
+        tx.send_to(&[0], to)?;
+    }
+    rx.set_read_timeout(Some(std::time::Duration::from_secs(1)))?;
+    let mut bufs = [[0u8; 1]; BATCH];
+    let mut iovs: Vec<[IoSliceMut<'_>; 1]> = bufs.iter_mut().map(|b| [IoSliceMut::new(b)]).collect();
+    // Blocking with MSG_WAITFORONE: loopback has queued all of them already; one call fills every slot.
+    let n = recvmmsg(rx.as_raw_fd(), headers, iovs.iter_mut(), MsgFlags::MSG_WAITFORONE, None)?.count();
+    if n == BATCH { Ok(()) } else { Err(std::io::Error::other(format!("primed {n} of {BATCH} slots"))) }
 }
 
 /// The SSRC of an RTP (version 2) packet.
@@ -428,6 +461,7 @@ mod shared_tests {
         let (shared, _) = bound();
         shared.set_nonblocking(true).expect("nonblocking");
         let mut rtp = SharedRtp::new(shared);
+        assert!(rtp.primed, "sendmmsg results can be counted");
         let (a, a_addr) = bound();
         let (b, b_addr) = bound();
         for s in [&a, &b] {
