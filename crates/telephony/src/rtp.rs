@@ -29,6 +29,10 @@ use crate::error::TelephonyError;
 const BATCH: usize = 128;
 /// Receive buffer per datagram: RTP of G.711 is 172 bytes; anything up to an Ethernet MTU fits.
 const DATAGRAM: usize = 2048;
+/// Kernel buffer of the shared socket each way: every call's packets queue on this one socket, so it
+/// needs what thousands of per-call sockets had together (a 5 ms stall at 100,000 pps is 500 datagrams of
+/// ~1 KiB accounted size each; the default ~200 KiB holds ~250).
+const SHARED_BUFFER: usize = 8 << 20;
 /// `recvmmsg` calls per drain at most, so a flood cannot hold the clock (8 × 128 per ms ≫ 100 pps × 2,000
 /// calls / 1,000 slots per second).
 const MAX_BATCHES: usize = 8;
@@ -157,6 +161,7 @@ pub(crate) struct Drained {
 impl SharedRtp {
     /// Takes a bound, non-blocking socket.
     pub(crate) fn new(socket: UdpSocket) -> SharedRtp {
+        size_buffers(&socket);
         let mut send_headers = MultiHeaders::preallocate(BATCH, None);
         let primed = match prime(&mut send_headers) {
             Ok(()) => true,
@@ -299,6 +304,25 @@ impl SharedRtp {
             self.batch.push((msg.bytes.min(DATAGRAM), source));
         }
         n
+    }
+}
+
+/// Raises the shared socket's buffers to [`SHARED_BUFFER`]: past `net.core.[rw]mem_max` with the
+/// privileged options where we may, else as far as that limit allows (logged: losses under load follow).
+fn size_buffers(socket: &UdpSocket) {
+    use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+    let rcv = setsockopt(socket, sockopt::RcvBufForce, &SHARED_BUFFER)
+        .or_else(|_| setsockopt(socket, sockopt::RcvBuf, &SHARED_BUFFER));
+    let snd = setsockopt(socket, sockopt::SndBufForce, &SHARED_BUFFER)
+        .or_else(|_| setsockopt(socket, sockopt::SndBuf, &SHARED_BUFFER));
+    // The kernel doubles what it grants (bookkeeping); half of that is what we asked for.
+    let got = getsockopt(socket, sockopt::RcvBuf).unwrap_or(0) / 2;
+    if rcv.is_err() || snd.is_err() || got < SHARED_BUFFER {
+        tracing::warn!(
+            receive_buffer = got,
+            wanted = SHARED_BUFFER,
+            "shared RTP socket: smaller kernel buffers than wanted (raise net.core.rmem_max / wmem_max)"
+        );
     }
 }
 
