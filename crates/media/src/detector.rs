@@ -213,6 +213,9 @@ impl DtmfDetector {
 
     /// Analyses more 8 kHz samples (any chunk size; state carries across calls).
     pub fn process(&mut self, pcm: &[i16]) {
+        if self.skip_quiet_chunk(pcm) {
+            return;
+        }
         for &s in pcm {
             let v = f32::from(s);
             self.window[self.next] = v;
@@ -235,6 +238,29 @@ impl DtmfDetector {
                 }
             }
         }
+    }
+
+    /// A whole chunk of silence after a quiet window (a call's usual input) in bulk: every block it
+    /// completes is too quiet to vote, so only the votes are counted and its last `BLOCK` samples kept.
+    /// Same state as the sample loop; `false` (nothing done) when the chunk is short or not all quiet.
+    fn skip_quiet_chunk(&mut self, pcm: &[i16]) -> bool {
+        let floor = self.min_power;
+        if self.quiet_for < BLOCK
+            || pcm.len() < BLOCK
+            || !pcm.iter().all(|&s| 2.0 * f32::from(s).powi(2) < floor)
+        {
+            return false;
+        }
+        let ahead = self.since_block + pcm.len();
+        for _ in 0..ahead / HOP {
+            self.count_vote(None);
+        }
+        self.since_block = ahead % HOP;
+        for (w, &s) in self.window.iter_mut().zip(&pcm[pcm.len() - BLOCK..]) {
+            *w = f32::from(s);
+        }
+        self.next = 0;
+        true
     }
 
     /// The next detected key press, in order.
@@ -365,6 +391,33 @@ mod tests {
             d.process(chunk);
         }
         std::iter::from_fn(|| d.poll_digit()).collect()
+    }
+
+    /// Silence fed in frame-sized chunks (the bulk path) and one sample at a time (the sample loop)
+    /// leave the same state: the same digits after it, even one starting right at a chunk edge.
+    #[test]
+    fn quiet_chunks_in_bulk_match_the_sample_loop() {
+        let ms = Duration::from_millis;
+        let mut pcm = vec![3i16; 8 * 160 + 37];
+        pcm.extend(dtmf_sequence(&[Digit::D7, Digit::Star], ms(60), ms(60), -20.0));
+        pcm.extend(vec![-2i16; 160 * 3]);
+        pcm.extend(dtmf_sequence(&[Digit::D0], ms(50), ms(50), -20.0));
+        let (mut bulk, mut single) = (DtmfDetector::new(), DtmfDetector::new());
+        for chunk in pcm.chunks(160) {
+            bulk.process(chunk);
+        }
+        for s in &pcm {
+            single.process(std::slice::from_ref(s));
+        }
+        let digits = |d: &mut DtmfDetector| std::iter::from_fn(|| d.poll_digit()).collect::<Vec<_>>();
+        assert_eq!(digits(&mut bulk), vec![Digit::D7, Digit::Star, Digit::D0]);
+        assert_eq!(digits(&mut single), vec![Digit::D7, Digit::Star, Digit::D0]);
+        assert_eq!(
+            (bulk.since_block, bulk.misses, bulk.latched),
+            (single.since_block, single.misses, single.latched)
+        );
+        let ordered = |d: &DtmfDetector| [&d.window[d.next..], &d.window[..d.next]].concat();
+        assert_eq!(ordered(&bulk), ordered(&single));
     }
 
     #[test]
