@@ -10,7 +10,9 @@
 # root), CHRT (e.g. 10: run it SCHED_FIFO at that priority, as a media server is deployed; needs root; our
 # threads sleep between slots, so this only shields them from other work), BENCH_INBAND=0 (no in-band
 # DTMF detector), RTP_SOCKET (part 1 only: "per_call" (default), "shared", or both, e.g. "per_call shared":
-# every mode runs every N; applies to our UAC and the phone), SETUP=0 (skip part 2).
+# every mode runs every N; applies to our UAC and the phone), MEDIA_PRIORITY (part 1 only: SCHED_FIFO
+# priority of both media clock threads, 0 = normal; a list runs each, e.g. "0 10"; needs CAP_SYS_NICE),
+# SETUP=0 (skip part 2).
 # Output: one JSON line per measurement, then the machine's load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +24,7 @@ IN_FLIGHT="${IN_FLIGHT:-200}"
 NICE="${NICE:-0}"
 CHRT="${CHRT:-0}"
 RTP_SOCKET="${RTP_SOCKET:-per_call}"
+MEDIA_PRIORITY="${MEDIA_PRIORITY:-0}"
 SETUP="${SETUP:-1}"
 TARGET="${CARGO_TARGET_DIR:-target}"
 
@@ -42,10 +45,13 @@ free_port() {
 }
 
 echo "# nproc=$(nproc) loadavg before: $(cut -d' ' -f1-3 /proc/loadavg) nice=$NICE chrt=$CHRT"
-for mode in $RTP_SOCKET; do
-  for n in $CONC; do
-    RTP_SOCKET="$mode" run timeout 300 "$BIN" concurrent "$n" "$HOLD"
-    echo "# loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
+for prio in $MEDIA_PRIORITY; do
+  for mode in $RTP_SOCKET; do
+    for n in $CONC; do
+      if [ "$prio" = "0" ]; then unset MEDIA_PRIORITY; else export MEDIA_PRIORITY="$prio"; fi
+      RTP_SOCKET="$mode" run timeout 300 "$BIN" concurrent "$n" "$HOLD"
+      echo "# loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
+    done
   done
 done
 [ "$SETUP" = "0" ] && exit 0

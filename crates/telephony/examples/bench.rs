@@ -4,7 +4,8 @@
 //!   answered call plays a shared prompt (RTP both ways: the phone sends comfort silence), then for
 //!   `hold_secs` counts our media clock's packets and how many left more than 5 ms late (skipped frames
 //!   count as late), plus the process CPU time. Prints one JSON line. `RTP_SOCKET=shared|per_call`
-//!   (default per_call) sets the RTP socket mode of both our UAC and the phone.
+//!   (default per_call) sets the RTP socket mode of both our UAC and the phone; `MEDIA_PRIORITY=N` runs
+//!   both media clock threads SCHED_FIFO at N (`TelephonyConfig::media_priority`; needs CAP_SYS_NICE).
 //! - `bench setup <sipp_uas_addr> <calls> <in_flight>`: places `calls` calls on a sipp UAS with at most
 //!   `in_flight` at once, hangs each up on answer, and reports set-ups per second. Prints one JSON line.
 
@@ -57,11 +58,19 @@ async fn concurrent(calls: usize, hold: u64) -> Res<()> {
         Err(_) => RtpSocket::PerCall,
     };
     pcfg.rtp_socket = rtp_socket;
+    let media_priority = std::env::var("MEDIA_PRIORITY").ok().and_then(|v| v.parse().ok());
+    pcfg.media_priority = media_priority;
     let phone = phone::run(pcfg).await?;
     // BENCH_INBAND=0 turns the in-band DTMF detector off (RFC 4733 digits only).
     let inband_dtmf = std::env::var("BENCH_INBAND").map_or(true, |v| v != "0");
     let tel = Arc::new(
-        Telephony::start(TelephonyConfig { inband_dtmf, rtp_socket, ..TelephonyConfig::default() }).await?,
+        Telephony::start(TelephonyConfig {
+            inband_dtmf,
+            rtp_socket,
+            media_priority,
+            ..TelephonyConfig::default()
+        })
+        .await?,
     );
     let prompt = tone(hold as u32 + 120);
     let answered = Arc::new(AtomicU64::new(0));
@@ -110,7 +119,7 @@ async fn concurrent(calls: usize, hold: u64) -> Res<()> {
     let (sent, late, pct) = window(ours0, ours1);
     let (p_sent, p_late, p_pct) = window(theirs0, theirs1);
     let line = serde_json::json!({
-        "mode": "concurrent", "rtp_socket": if rtp_socket == RtpSocket::Shared { "shared" } else { "per_call" },
+        "mode": "concurrent", "media_priority": media_priority, "rtp_socket": if rtp_socket == RtpSocket::Shared { "shared" } else { "per_call" },
         "calls": calls, "answered": answered.load(Ordering::Relaxed),
         "ended_early": ended_early, "ramp_s": (ramp_secs * 10.0).round() / 10.0, "window_s": secs.round(),
         "our_pps": (sent as f64 / secs).round(), "our_late_gt5ms": late, "our_late_pct": (pct * 1000.0).round() / 1000.0,

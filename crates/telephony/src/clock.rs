@@ -135,15 +135,19 @@ pub(crate) struct ClockHandle {
 }
 
 impl ClockHandle {
-    /// Starts the clock thread; `shared_rtp`: the endpoint's one RTP socket in shared mode (non-blocking).
-    pub(crate) fn spawn(name: &str, shared_rtp: Option<UdpSocket>) -> ClockHandle {
+    /// Starts the clock thread; `shared_rtp`: the endpoint's one RTP socket in shared mode (non-blocking);
+    /// `priority`: run it SCHED_FIFO at that priority (see [`crate::TelephonyConfig::media_priority`]).
+    pub(crate) fn spawn(name: &str, shared_rtp: Option<UdpSocket>, priority: Option<u8>) -> ClockHandle {
         let (tx, rx) = mpsc::channel();
         let stats = Arc::new(SharedStats::default());
         let counters = stats.clone();
         // The clock (and its batch buffers) is built on its own thread: only the socket crosses.
-        let spawned = std::thread::Builder::new()
-            .name(format!("{name}-media-clock"))
-            .spawn(move || Clock::new(rx, counters, shared_rtp.map(SharedRtp::new)).run());
+        let spawned = std::thread::Builder::new().name(format!("{name}-media-clock")).spawn(move || {
+            if let Some(priority) = priority {
+                run_realtime(priority);
+            }
+            Clock::new(rx, counters, shared_rtp.map(SharedRtp::new)).run()
+        });
         if let Err(e) = spawned {
             // Without a thread there is no media; calls still signal. Visible in logs and in zero packets.
             tracing::error!(error = %e, "cannot start the media clock thread");
@@ -263,8 +267,13 @@ impl Clock {
                     Err(mpsc::RecvTimeoutError::Disconnected) => return,
                 }
             }
-            self.serve_slot((self.tick % SLOTS as u64) as usize);
-            self.tick += 1;
+            // Behind (a busy machine, a slow slot): the sends of every overdue slot go first, then the
+            // reads, so time-critical packets never queue behind other slots' reads and a backlog of
+            // arrivals cannot keep the clock late.
+            let now_tick = now.saturating_duration_since(self.epoch).as_millis() as u64;
+            let last = now_tick.clamp(self.tick, self.tick + SLOTS as u64 - 1);
+            self.serve_slots(self.tick, last);
+            self.tick = last + 1;
         }
     }
 
@@ -385,21 +394,26 @@ impl Clock {
         Received { pcm: s.pcm, stats: s.receiver.stats().clone() }
     }
 
-    fn serve_slot(&mut self, slot: usize) {
+    /// Serves the slots of ticks `first..=last`: all their sends, then all their reads.
+    fn serve_slots(&mut self, first: u64, last: u64) {
         let mut tally = Tally::default();
-        // Sends first: they are the time-critical part.
-        for id in &self.slots[slot] {
-            if let Some(s) = self.streams.get_mut(id) {
-                send_due(s, self.shared.as_mut(), &mut tally);
+        let slot_of = |tick: u64| (tick % SLOTS as u64) as usize;
+        for tick in first..=last {
+            for id in &self.slots[slot_of(tick)] {
+                if let Some(s) = self.streams.get_mut(id) {
+                    send_due(s, self.shared.as_mut(), &mut tally);
+                }
+            }
+            if let Some(shared) = self.shared.as_mut() {
+                tally.errors += shared.flush();
             }
         }
-        if let Some(shared) = self.shared.as_mut() {
-            tally.errors += shared.flush();
-        }
         let now = Instant::now();
-        for id in &self.slots[slot] {
-            if let Some(s) = self.streams.get_mut(id) {
-                receive_all(s, now, &mut self.buf, &mut tally);
+        for tick in first..=last {
+            for id in &self.slots[slot_of(tick)] {
+                if let Some(s) = self.streams.get_mut(id) {
+                    receive_all(s, now, &mut self.buf, &mut tally);
+                }
             }
         }
         if let Some(shared) = self.shared.as_mut() {
@@ -421,6 +435,28 @@ impl Clock {
         st.packets_received.fetch_add(tally.received, Ordering::Relaxed);
         st.unknown_source_dropped.fetch_add(tally.unknown, Ordering::Relaxed);
         st.late_max_us.fetch_max(tally.late_max.as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Makes the calling thread SCHED_FIFO at `priority` (1–99): the scheduler then runs it as soon as its
+/// slot is due, ahead of every normal thread, and spreads such threads over the cores at once. Needs
+/// CAP_SYS_NICE; without it the thread stays at normal priority, with a warning.
+fn run_realtime(priority: u8) {
+    use thread_priority::{
+        RealtimeThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    let value = ThreadPriorityValue::try_from(priority.clamp(1, 99));
+    let result = value.map_err(|e| e.to_string()).and_then(|v| {
+        let policy = ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo);
+        set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Crossplatform(v), policy)
+            .map_err(|e| format!("{e:?}"))
+    });
+    match result {
+        Ok(()) => tracing::info!(priority, "media clock runs SCHED_FIFO"),
+        Err(error) => {
+            tracing::warn!(priority, %error, "media clock stays at normal priority (needs CAP_SYS_NICE)")
+        }
     }
 }
 
@@ -505,7 +541,7 @@ mod tests {
     /// the peer heard, and its counters handed back on close.
     #[tokio::test]
     async fn stream_sends_paced_frames_reports_playback_end_and_hears_a_digit() {
-        let clock = ClockHandle::spawn("test", None);
+        let clock = ClockHandle::spawn("test", None, None);
         let (ours, our_addr) = socket();
         ours.set_nonblocking(true).expect("nonblocking");
         let (peer, _) = socket();
@@ -559,7 +595,7 @@ mod tests {
     async fn shared_socket_sends_to_the_peer_hears_it_and_drops_strangers() {
         let (shared, shared_addr) = socket();
         shared.set_nonblocking(true).expect("nonblocking");
-        let clock = ClockHandle::spawn("test-shared", Some(shared));
+        let clock = ClockHandle::spawn("test-shared", Some(shared), None);
         let (peer, peer_addr) = socket();
         peer.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
         let heard = Arc::new(Mutex::new(Vec::new()));
@@ -598,6 +634,32 @@ mod tests {
         assert_eq!(stats.unknown_source_dropped, 1, "{stats:?}");
         assert!(stats.packets_received >= 1, "{stats:?}");
         assert_eq!(stats.send_errors, 0, "{stats:?}");
+    }
+
+    /// `media_priority` really makes the clock thread SCHED_FIFO where the process may (root or
+    /// CAP_SYS_NICE; root stands for it here, as in CI), and leaves it a normal thread where it may not.
+    #[test]
+    fn realtime_priority_is_applied_where_permitted() {
+        use thread_priority::{RealtimeThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy};
+        let permitted = is_root();
+        let policy = std::thread::spawn(|| {
+            run_realtime(5);
+            thread_schedule_policy().expect("policy")
+        })
+        .join()
+        .expect("thread");
+        let fifo = ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo);
+        if permitted {
+            assert_eq!(policy, fifo);
+        } else {
+            assert_ne!(policy, fifo);
+        }
+    }
+
+    fn is_root() -> bool {
+        std::fs::read_to_string("/proc/self/status")
+            .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0")))
+            .unwrap_or(false)
     }
 
     const FRAME: Duration = Duration::from_millis(20);

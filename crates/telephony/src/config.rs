@@ -23,6 +23,10 @@ pub struct TelephonyConfig {
     pub rtp_socket: RtpSocket,
     /// Run the in-band DTMF detector on received audio (RFC 4733 events are always decoded).
     pub inband_dtmf: bool,
+    /// Run the media clock thread SCHED_FIFO at this priority (1–99), as media servers are deployed, so
+    /// other work on the machine cannot delay its packets. Needs CAP_SYS_NICE (or root); without it a
+    /// warning is logged and the thread runs at normal priority. `None` (default): normal priority.
+    pub media_priority: Option<u8>,
     /// RFC 3261 timers (T1 500 ms by default; tests may shorten them).
     pub timers: TimerConfig,
     /// User-Agent header.
@@ -40,6 +44,7 @@ impl Default for TelephonyConfig {
             rtp_ports: None,
             rtp_socket: RtpSocket::PerCall,
             inband_dtmf: true,
+            media_priority: None,
             timers: TimerConfig::default(),
             user_agent: "voicebot".into(),
             shutdown_grace: Duration::from_secs(5),

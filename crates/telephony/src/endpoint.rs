@@ -68,7 +68,7 @@ impl Telephony {
         };
         let (rtp, shared_socket) =
             CallRtp::new(config.rtp_socket, config.rtp_bind_ip, config.rtp_ports.clone())?;
-        let clock = ClockHandle::spawn("uac", shared_socket);
+        let clock = ClockHandle::spawn("uac", shared_socket, config.media_priority);
         let (tx, rx) = mpsc::unbounded_channel();
         let active = Arc::new(AtomicUsize::new(0));
         let endpoint = Endpoint {

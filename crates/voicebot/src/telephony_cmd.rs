@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use voicebot_telephony::RtpSocket;
 use voicebot_telephony::phone::{PhoneConfig, Script};
 
 use crate::config::Config;
@@ -22,6 +23,16 @@ pub struct PhoneArgs {
     /// Write one WAV per answered call (what the phone heard) here.
     #[arg(long)]
     pub record_dir: Option<PathBuf>,
+    /// RTP sockets: `per_call` (one port per call) or `shared` (one port for all calls).
+    #[arg(long, default_value = "per_call", value_parser = parse_rtp_socket)]
+    pub rtp_socket: RtpSocket,
+    /// Run the phone's media clock SCHED_FIFO at this priority (1–99; needs CAP_SYS_NICE).
+    #[arg(long)]
+    pub media_priority: Option<u8>,
+}
+
+fn parse_rtp_socket(s: &str) -> Result<RtpSocket, String> {
+    RtpSocket::parse(s).ok_or_else(|| format!("{s:?}: expected per_call or shared"))
 }
 
 /// `voicebot dial …`
@@ -51,6 +62,8 @@ pub async fn phone(args: PhoneArgs) -> anyhow::Result<()> {
     let mut config = PhoneConfig::new(args.listen);
     config.script = load_script(args.script.as_deref())?;
     config.record_dir = args.record_dir;
+    config.rtp_socket = args.rtp_socket;
+    config.media_priority = args.media_priority;
     let phone = voicebot_telephony::phone::run(config).await?;
     tracing::info!(addr = %phone.local_addr(), "virtual phone listening");
     tokio::signal::ctrl_c().await?;

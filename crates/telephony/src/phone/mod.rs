@@ -45,6 +45,8 @@ pub struct PhoneConfig {
     pub timers: TimerConfig,
     /// One RTP socket per call (default) or one for all calls (bound on the listen IP, any port).
     pub rtp_socket: RtpSocket,
+    /// SCHED_FIFO priority of the phone's media clock (see `TelephonyConfig::media_priority`).
+    pub media_priority: Option<u8>,
 }
 
 impl PhoneConfig {
@@ -58,6 +60,7 @@ impl PhoneConfig {
             max_record: Duration::from_secs(600),
             timers: TimerConfig::default(),
             rtp_socket: RtpSocket::PerCall,
+            media_priority: None,
         }
     }
 }
@@ -131,7 +134,7 @@ pub async fn run(config: PhoneConfig) -> Result<PhoneHandle, TelephonyError> {
         })?;
     }
     let (rtp, shared_socket) = CallRtp::new(config.rtp_socket, local_addr.ip(), None)?;
-    let clock = ClockHandle::spawn("phone", shared_socket);
+    let clock = ClockHandle::spawn("phone", shared_socket, config.media_priority);
     let (records_tx, records) = watch::channel(Vec::new());
     let seen = Arc::new(Seen::default());
     let (tx, rx) = mpsc::unbounded_channel();
