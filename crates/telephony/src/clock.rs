@@ -551,7 +551,8 @@ mod tests {
         let on_digit: DigitSink = Box::new(move |d, s| sink.lock().expect("lock").push((d, s)));
         let recv = RecvSetup { inband_dtmf: false, record_limit: 0, on_digit: Some(on_digit) };
         clock.send(ClockCommand::Open { id: 1, socket: Some(ours), recv });
-        clock.send(ClockCommand::Play { id: 1, audio: PromptAudio::Pcm16(vec![1000i16; 1600].into()) }); // 200 ms, before Start
+        // 200 ms of prompt, queued before Start.
+        clock.send(ClockCommand::Play { id: 1, audio: PromptAudio::Pcm16(vec![1000i16; 1600].into()) });
         let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
         let peer_addr = peer.local_addr().expect("addr");
         let config = SenderConfig::new(Codec::Pcmu);

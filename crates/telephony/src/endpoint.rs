@@ -3,8 +3,9 @@
 //! The SIP task is the only owner of the [`OutboundCall`] engines: it routes each datagram by Call-ID
 //! ([`voicebot_sip::peek`]), keeps one heap of leg deadlines (next-deadline scheduling, lazy deletion) and
 //! turns engine events into [`CallEvent`]s. Each call's RTP socket (or, in shared mode, just its stream on
-//! the clock's one socket) goes to the media clock ([`crate::clock`]) when the call is placed (receiving, digits) and starts sending on answer. Protocol
-//! decisions stay in `voicebot-sip` and `voicebot-media`; this file only moves bytes and wakes timers.
+//! the clock's one socket) goes to the media clock ([`crate::clock`]) when the call is placed (receiving,
+//! digits) and starts sending on answer. Protocol decisions stay in `voicebot-sip` and `voicebot-media`;
+//! this file only moves bytes and wakes timers.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};

@@ -6,8 +6,8 @@
 //!   leave with one `sendmmsg`, arrivals are read with `recvmmsg` in batches and routed by their source
 //!   address to the stream whose peer it is. When one peer address carries several calls (a peer that
 //!   shares one socket too, like our virtual phone in shared mode), the SSRC each call's peer announced
-//!   in its SDP (`a=ssrc`) tells them apart; we announce ours in shared mode for the same reason. The kernel's per-packet cost (file lookup, socket lock, route
-//!   lookup per system call) is paid once per batch instead of once per packet.
+//!   in its SDP (`a=ssrc`) tells them apart; we announce ours in shared mode for the same reason. The
+//!   kernel's per-system-call cost (file lookup, socket lock) is paid once per batch, not per packet.
 //!
 //! Both directions of every call's RTP run on the media clock thread ([`crate::clock`]); nothing here
 //! spawns a task or blocks.
@@ -166,7 +166,8 @@ impl SharedRtp {
         let primed = match prime(&mut send_headers) {
             Ok(()) => true,
             Err(e) => {
-                tracing::warn!(error = %e, "shared RTP: cannot prime the sendmmsg headers; partial sends will not be counted");
+                tracing::warn!(error = %e,
+                    "shared RTP: cannot prime the sendmmsg headers; partial sends will not be counted");
                 false
             }
         };
