@@ -29,35 +29,17 @@ async fn phone(dir: &std::path::Path) -> phone::PhoneHandle {
     phone::run(cfg).await.expect("start phone")
 }
 
-/// Plays 1.5 s of tone, hangs up once the prompt finished and a digit arrived; returns the digits.
+/// Plays 1.5 s of tone to a number whose phone presses 2, hangs up after; checks the digit and recording.
 async fn answered_call_with_digit(number: &str, want: DigitSource) {
     let dir = tempfile::tempdir().unwrap();
     let phone = phone(dir.path()).await;
     let tel = uac().await;
-    let mut call = place(&tel, trunk(phone.local_addr()), number).await;
-    let (mut finished, mut digits) = (false, Vec::new());
-    let events = collect(&mut call, |call, ev| match ev {
-        CallEvent::Answered { .. } => call.play(tone(1.5)),
-        CallEvent::PlaybackFinished => {
-            finished = true;
-            if !digits.is_empty() {
-                call.hangup();
-            }
-        }
-        CallEvent::Digit { digit, source } => {
-            digits.push((*digit, *source));
-            if finished {
-                call.hangup();
-            }
-        }
-        _ => {}
-    })
-    .await;
-    assert_eq!(ended(&events), (Outcome::Answered, 200, EndReason::LocalHangup), "{events:?}");
+    let call = place(&tel, trunk(phone.local_addr()), number).await;
+    let (digits, call_id) = play_until_digit(call).await;
     assert_eq!(digits, vec![(Digit::D2, want)]);
     let rec = phone.wait_records(1, CALL_LIMIT).await.expect("phone record")[0].clone();
     assert_eq!((rec.answered, rec.digits_pressed.as_str(), rec.invites), (true, "2", 1));
-    assert_eq!(rec.call_id, call.call_id());
+    assert_eq!(rec.call_id, call_id);
     let wav = rec.wav.expect("recording written");
     let pcm = voicebot_telephony::wav::read_wav(&wav).expect("read WAV");
     assert!(pcm.len() >= 8000, "only {} samples recorded", pcm.len());

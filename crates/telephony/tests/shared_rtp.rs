@@ -7,9 +7,7 @@ mod common;
 
 use common::*;
 use voicebot_telephony::phone::{self, PhoneConfig, PhoneHandle, Script};
-use voicebot_telephony::{
-    CallEvent, CallHandle, Digit, DigitSource, EndReason, Outcome, RtpSocket, Telephony, TelephonyConfig,
-};
+use voicebot_telephony::{Digit, DigitSource, RtpSocket, Telephony, TelephonyConfig};
 
 const SCRIPT: &str = r#"{
   "default": {"answer_after_ms": 100, "press": null},
@@ -32,30 +30,6 @@ async fn shared_phone(dir: &std::path::Path) -> PhoneHandle {
 async fn shared_uac() -> Telephony {
     let cfg = TelephonyConfig { rtp_socket: RtpSocket::Shared, ..TelephonyConfig::default() };
     Telephony::start(cfg).await.expect("start UAC endpoint")
-}
-
-/// Plays 1.5 s of tone, hangs up once the prompt finished and a digit arrived; returns the digits heard.
-async fn play_until_digit(mut call: CallHandle) -> (Vec<(Digit, DigitSource)>, String) {
-    let (mut finished, mut digits) = (false, Vec::new());
-    let events = collect(&mut call, |call, ev| match ev {
-        CallEvent::Answered { .. } => call.play(tone(1.5)),
-        CallEvent::PlaybackFinished => {
-            finished = true;
-            if !digits.is_empty() {
-                call.hangup();
-            }
-        }
-        CallEvent::Digit { digit, source } => {
-            digits.push((*digit, *source));
-            if finished {
-                call.hangup();
-            }
-        }
-        _ => {}
-    })
-    .await;
-    assert_eq!(ended(&events), (Outcome::Answered, 200, EndReason::LocalHangup), "{events:?}");
-    (digits, call.call_id().to_string())
 }
 
 /// The loudest second of the phone's recording of `call_id` is our 440 Hz tone.

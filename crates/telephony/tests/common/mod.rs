@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use voicebot_telephony::{
-    CallEvent, CallHandle, CallRequest, Telephony, TelephonyConfig, TrunkConfig, new_call_id,
+    CallEvent, CallHandle, CallRequest, Digit, DigitSource, EndReason, Outcome, Telephony, TelephonyConfig,
+    TrunkConfig, new_call_id,
 };
 
 /// Generous per-call limit: nothing here should take more than a few seconds.
@@ -53,9 +54,33 @@ pub async fn collect(
 }
 
 /// The `Ended` event's fields.
-pub fn ended(events: &[CallEvent]) -> (voicebot_telephony::Outcome, u16, voicebot_telephony::EndReason) {
+pub fn ended(events: &[CallEvent]) -> (Outcome, u16, EndReason) {
     match events.last() {
         Some(CallEvent::Ended { outcome, sip_code, reason, .. }) => (*outcome, *sip_code, *reason),
         other => panic!("last event is not Ended: {other:?} in {events:?}"),
     }
+}
+
+/// Plays 1.5 s of tone, hangs up once the prompt finished and a digit arrived; returns the digits heard.
+pub async fn play_until_digit(mut call: CallHandle) -> (Vec<(Digit, DigitSource)>, String) {
+    let (mut finished, mut digits) = (false, Vec::new());
+    let events = collect(&mut call, |call, ev| match ev {
+        CallEvent::Answered { .. } => call.play(tone(1.5)),
+        CallEvent::PlaybackFinished => {
+            finished = true;
+            if !digits.is_empty() {
+                call.hangup();
+            }
+        }
+        CallEvent::Digit { digit, source } => {
+            digits.push((*digit, *source));
+            if finished {
+                call.hangup();
+            }
+        }
+        _ => {}
+    })
+    .await;
+    assert_eq!(ended(&events), (Outcome::Answered, 200, EndReason::LocalHangup), "{events:?}");
+    (digits, call.call_id().to_string())
 }
