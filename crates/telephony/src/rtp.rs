@@ -411,6 +411,23 @@ mod shared_tests {
         (s, a)
     }
 
+    /// Drains until `want` datagrams were routed or dropped (or `until` passes), handing each routed one
+    /// to `keep`; returns the counts.
+    fn drain_until(
+        rtp: &mut SharedRtp,
+        want: u64,
+        until: Instant,
+        mut keep: impl FnMut(StreamId, &[u8]),
+    ) -> Drained {
+        let mut total = Drained::default();
+        while total.routed + total.unknown < want && Instant::now() < until {
+            let d = rtp.drain(&mut keep);
+            total.routed += d.routed;
+            total.unknown += d.unknown;
+        }
+        total
+    }
+
     /// Demux: datagrams from a routed peer reach its stream, one from an unknown source is counted and
     /// dropped, and an unrouted peer becomes unknown.
     #[test]
@@ -425,13 +442,8 @@ mod shared_tests {
         b.send_to(b"from b", shared_addr).expect("send");
         stranger.send_to(b"who?", shared_addr).expect("send");
         let mut got = Vec::new();
-        let mut total = Drained::default();
         let until = Instant::now() + Duration::from_secs(5);
-        while total.routed + total.unknown < 3 && Instant::now() < until {
-            let d = rtp.drain(|id, bytes| got.push((id, bytes.to_vec())));
-            total.routed += d.routed;
-            total.unknown += d.unknown;
-        }
+        let total = drain_until(&mut rtp, 3, until, |id, bytes| got.push((id, bytes.to_vec())));
         got.sort();
         assert_eq!(got, vec![(1, b"from a".to_vec()), (2, b"from b".to_vec())]);
         assert_eq!(total, Drained { routed: 2, unknown: 1 });
@@ -440,13 +452,8 @@ mod shared_tests {
         rtp.unroute(b_addr, None, 2);
         b.send_to(b"late", shared_addr).expect("send");
         a.send_to(b"again", shared_addr).expect("send");
-        let mut total = Drained::default();
         got.clear();
-        while total.routed + total.unknown < 2 && Instant::now() < until {
-            let d = rtp.drain(|id, bytes| got.push((id, bytes.to_vec())));
-            total.routed += d.routed;
-            total.unknown += d.unknown;
-        }
+        let total = drain_until(&mut rtp, 2, until, |id, bytes| got.push((id, bytes.to_vec())));
         assert_eq!(got, vec![(1, b"again".to_vec())]);
         assert_eq!(total, Drained { routed: 1, unknown: 1 });
     }
@@ -469,13 +476,9 @@ mod shared_tests {
         for ssrc in [0xAAAA_0002, 0xAAAA_0001, 0xBBBB_0000] {
             peer.send_to(&packet(ssrc), shared_addr).expect("send");
         }
-        let (mut got, mut total) = (Vec::new(), Drained::default());
+        let mut got = Vec::new();
         let until = Instant::now() + Duration::from_secs(5);
-        while total.routed + total.unknown < 3 && Instant::now() < until {
-            let d = rtp.drain(|id, bytes| got.push((id, rtp_ssrc(bytes))));
-            total.routed += d.routed;
-            total.unknown += d.unknown;
-        }
+        let total = drain_until(&mut rtp, 3, until, |id, bytes| got.push((id, rtp_ssrc(bytes))));
         assert_eq!(got, vec![(2, Some(0xAAAA_0002)), (1, Some(0xAAAA_0001))]);
         assert_eq!(total, Drained { routed: 2, unknown: 1 });
     }
