@@ -223,7 +223,7 @@ impl DtmfDetector {
             self.filled = (self.filled + 1).min(BLOCK);
             // A block whose every sample has 2·v² below the minimum tone power has a mean square below
             // it too, so it cannot vote (`analyse`): most of a call is such silence, skipped unread.
-            self.quiet_for = if 2.0 * v * v < self.min_power { (self.quiet_for + 1).min(BLOCK) } else { 0 };
+            self.quiet_for = if self.too_quiet(v) { (self.quiet_for + 1).min(BLOCK) } else { 0 };
             self.since_block += 1;
             if self.filled == BLOCK && self.since_block >= HOP {
                 self.since_block = 0;
@@ -240,15 +240,16 @@ impl DtmfDetector {
         }
     }
 
+    /// A sample too quiet to let a block of such samples vote: 2·v² below the minimum tone power.
+    fn too_quiet(&self, v: f32) -> bool {
+        2.0 * v * v < self.min_power
+    }
+
     /// A whole chunk of silence after a quiet window (a call's usual input) in bulk: every block it
     /// completes is too quiet to vote, so only the votes are counted and its last `BLOCK` samples kept.
     /// Same state as the sample loop; `false` (nothing done) when the chunk is short or not all quiet.
     fn skip_quiet_chunk(&mut self, pcm: &[i16]) -> bool {
-        let floor = self.min_power;
-        if self.quiet_for < BLOCK
-            || pcm.len() < BLOCK
-            || !pcm.iter().all(|&s| 2.0 * f32::from(s).powi(2) < floor)
-        {
+        if self.quiet_for < BLOCK || pcm.len() < BLOCK || !pcm.iter().all(|&s| self.too_quiet(f32::from(s))) {
             return false;
         }
         let ahead = self.since_block + pcm.len();
