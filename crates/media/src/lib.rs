@@ -10,6 +10,8 @@
 //! - [`g711`]: µ-law / A-law ([`Codec`]).
 //! - [`sender`]: [`RtpSender`], the paced outbound stream (prompts, comfort silence, digits).
 //! - [`receiver`]: [`RtpReceiver`], the inbound stream (decoded audio, digits, loss counters).
+//! - [`amd`]: answering-machine detection ([`MachineDetector`]: person or machine, beep, end of
+//!   greeting).
 //! - [`detector`] and [`tone`]: in-band DTMF (Goertzel detector, tone generator); [`digit`]
 //!   names the sixteen keys for both RFC 4733 and in-band use.
 //!
@@ -63,6 +65,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod amd;
 pub mod detector;
 pub mod digit;
 pub mod event;
@@ -72,6 +75,7 @@ pub mod rtp;
 pub mod sender;
 pub mod tone;
 
+pub use amd::{AmdConfig, AmdEvent, MachineDetector};
 pub use detector::{DetectorConfig, DtmfDetector};
 pub use digit::Digit;
 pub use event::{DEFAULT_EVENT_PAYLOAD_TYPE, EventError, TelephoneEvent};
