@@ -97,7 +97,9 @@ async fn run_inner(s: &Shared, c: ClaimedCall, slot: &Slot) -> Result<(), voiceb
     let (attempt_no, slot_at) = match fleet::admit(s, &slot.trunk, &mut attempt).await? {
         fleet::Admission::Started(n, at) => {
             tracing::info!(call_id = %call.id, attempt = n, phone = %mask_phone(&call.phone_number),
-                sip_call_id = %attempt.sip_call_id, trunk = %trunk.name, "dialing");
+                trunk = %trunk.name, "dialing");
+            // The SIP Call-ID is half of what a forged in-dialog request needs: never at INFO.
+            tracing::debug!(call_id = %call.id, sip_call_id = %attempt.sip_call_id, "dialing: SIP Call-ID");
             (n, at)
         }
         fleet::Admission::Refused(other) => {

@@ -30,12 +30,12 @@ pub fn peek(datagram: &[u8]) -> Result<Peek, ParseError> {
     })
 }
 
-/// A response with `status` to a request that no leg owns; `None` for responses, ACKs and unparseable bytes
-/// (the sender is then best ignored).
+/// A response with `status` to a request that no leg owns; `None` for responses, ACKs, unparseable bytes and
+/// requests whose headers cannot be echoed safely (the sender is then best ignored).
 pub fn stateless_response(datagram: &[u8], status: u16, user_agent: &str) -> Option<Vec<u8>> {
     match parse(datagram).ok()? {
         Message::Request(r) if r.method != Method::Ack => {
-            Some(response_to(&r, status, Some("stateless"), user_agent).to_bytes())
+            response_to(&r, status, Some("stateless"), user_agent).to_bytes().ok()
         }
         _ => None,
     }

@@ -1,14 +1,20 @@
 //! Dialog state (RFC 3261 §12) shared by both engines: identifiers, route set, remote target, local CSeq —
-//! and the two things a dialog builds: in-dialog requests (ACK for 2xx, BYE) and responses to requests.
+//! the two things a dialog builds: in-dialog requests (ACK for 2xx, BYE) and responses to requests — and
+//! who may speak in it.
 //!
 //! Where to send in-dialog requests is decided sans-IO: the first Route if it is an IP literal, else the
 //! remote target (Contact) if it is an IP literal, else the `fallback` address the engine was given (the
 //! trunk for the UAC, the INVITE's source for the UAS). No DNS happens here.
+//!
+//! Who may speak: a request belongs to the dialog only with its tags (To = ours, From = the peer's,
+//! [`Dialog::matches`]) and only from the dialog's peer — the `fallback` address or where in-dialog requests
+//! go ([`Dialog::is_peer`]). Knowing a Call-ID (it is in every message, and in logs) is not enough to move
+//! a call's media with a re-INVITE or to end it with a BYE.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::header::{NameAddr, SipUri};
-use crate::message::{Headers, Method, Request, Response, reason_phrase};
+use crate::message::{Headers, Method, Request, Response, SerialiseError, reason_phrase};
 use crate::transaction::{Transmit, new_branch, via_value};
 
 /// An established (confirmed) dialog.
@@ -59,10 +65,42 @@ impl Dialog {
         route_addr.or(target).unwrap_or(self.fallback)
     }
 
-    /// Serialises `req` as a transmit to [`Dialog::destination`].
-    pub fn transmit(&self, req: &Request) -> Transmit {
-        Transmit { destination: self.destination(), payload: req.to_bytes() }
+    /// Serialises `req` as a transmit to [`Dialog::destination`]; refused when a value of the dialog (the
+    /// peer's tag, Contact or Record-Route) would break the message.
+    pub fn transmit(&self, req: &Request) -> Result<Transmit, SerialiseError> {
+        Ok(Transmit { destination: self.destination(), payload: req.to_bytes()? })
     }
+
+    /// Checks that this dialog's requests can be sent: its values (the peer's tag, Contact, Record-Route)
+    /// would not break a message.
+    pub fn check(&self) -> Result<(), SerialiseError> {
+        self.request(Method::Bye, 1).0.to_bytes().map(drop)
+    }
+
+    /// True when `req` carries this dialog's tags: To holds our tag, From the peer's (RFC 3261 §12.2.2).
+    pub fn matches(&self, req: &Request) -> bool {
+        let tag = |value: Option<&str>| value.and_then(NameAddr::parse).map(|n| n.tag().map(str::to_string));
+        let ours = tag(Some(&self.local));
+        let theirs = tag(Some(&self.remote));
+        ours.as_ref().is_some_and(|t| t.is_some())
+            && tag(req.headers.get("To")) == ours
+            && tag(req.headers.get("From")) == theirs
+    }
+
+    /// True when `from` is the dialog's peer: the address the dialog was set up with (`fallback`: the
+    /// trunk, or the INVITE's source) or where its in-dialog requests go.
+    pub fn is_peer(&self, from: SocketAddr) -> bool {
+        same_addr(from, self.fallback) || same_addr(from, self.destination())
+    }
+}
+
+/// Two socket addresses are the same peer (an IPv4-mapped IPv6 address equals its IPv4 address).
+pub fn same_addr(a: SocketAddr, b: SocketAddr) -> bool {
+    let ip = |a: SocketAddr| match a.ip() {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    a.port() == b.port() && ip(a) == ip(b)
 }
 
 /// Splits a header value that may list several entries (Record-Route) into its entries.

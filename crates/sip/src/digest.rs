@@ -8,7 +8,8 @@
 use md5::Md5;
 use sha2::{Digest as _, Sha256};
 
-use crate::header::{split_list, unquote};
+use crate::header::{quoted_string, split_list, unquote};
+use crate::message::SerialiseError;
 
 /// Digest hash algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,12 +165,17 @@ pub fn response(ch: &Challenge, cred: &Credentials, req: &DigestRequest<'_>) -> 
     }
 }
 
-/// Builds the full `Authorization` / `Proxy-Authorization` header value.
-pub fn authorization(ch: &Challenge, cred: &Credentials, req: &DigestRequest<'_>) -> String {
+/// Builds the full `Authorization` / `Proxy-Authorization` header value. The username is written as a
+/// quoted string ([`quoted_string`]: refused when it holds a control character).
+pub fn authorization(
+    ch: &Challenge,
+    cred: &Credentials,
+    req: &DigestRequest<'_>,
+) -> Result<String, SerialiseError> {
+    let username = quoted_string(&cred.username)?;
     let resp = response(ch, cred, req);
     let mut v = format!(
-        "Digest username=\"{}\", realm=\"{}\", nonce=\"{}\", uri=\"{}\", response=\"{resp}\", algorithm={}",
-        cred.username,
+        "Digest username={username}, realm=\"{}\", nonce=\"{}\", uri=\"{}\", response=\"{resp}\", algorithm={}",
         ch.realm,
         ch.nonce,
         req.uri,
@@ -183,7 +189,7 @@ pub fn authorization(ch: &Challenge, cred: &Credentials, req: &DigestRequest<'_>
     if let Some(opaque) = &ch.opaque {
         v.push_str(&format!(", opaque=\"{opaque}\""));
     }
-    v
+    Ok(v)
 }
 
 #[cfg(test)]
@@ -203,7 +209,7 @@ mod tests {
         .expect("challenge");
         let req = DigestRequest { method: "GET", uri: "/dir/index.html", cnonce: "0a4f113b", nc: 1 };
         assert_eq!(response(&ch, &mufasa("Circle Of Life"), &req), "6629fae49393a05397450978507c4ef1");
-        let auth = authorization(&ch, &mufasa("Circle Of Life"), &req);
+        let auth = authorization(&ch, &mufasa("Circle Of Life"), &req).expect("authorization");
         assert!(auth.contains("nc=00000001") && auth.contains("opaque=\"5ccc069c403ebaf9f0171e9517f40e41\""));
     }
 

@@ -3,8 +3,13 @@
 //!
 //! Parsing here works on already-validated UTF-8 header values and returns `Option`: a header the engine
 //! cannot read is treated like a missing one, never a panic.
+//!
+//! Building goes the other way for the values we put into URIs and quoted strings ourselves — a number, a
+//! caller id, a trunk host, a display name, a digest username — and checks each against its grammar
+//! ([`sip_uri`], [`quoted_string`]), so such a value cannot add URI parameters, headers or a second
+//! address.
 
-use crate::message::Method;
+use crate::message::{Method, SerialiseError};
 
 /// Maps a received header name (any case, compact or long) to its canonical long form.
 /// Unknown names are returned unchanged.
@@ -61,6 +66,74 @@ pub fn canonical_name(name: &str) -> String {
 /// True if `s` is a non-empty RFC 3261 `token`.
 pub fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+}
+
+/// `sip:<user>@<host_port>`, e.g. the Request-URI for dialing an E.164 number on a trunk, or our From URI.
+///
+/// `user` may hold RFC 3261 user characters except `;`, `?` and `/` (which would start URI parameters or
+/// headers): letters, digits, `-_.!~*'()&=+$,` and `%XX` escapes. `host_port` must be a host name, an
+/// IPv4 address or an `[IPv6]` literal, with an optional `:port`.
+pub fn sip_uri(user: &str, host_port: &str) -> Result<String, SerialiseError> {
+    if !is_uri_user(user) {
+        return Err(SerialiseError::UriUser);
+    }
+    if !is_host_port(host_port) {
+        return Err(SerialiseError::UriHost);
+    }
+    Ok(format!("sip:{user}@{host_port}"))
+}
+
+fn is_uri_user(user: &str) -> bool {
+    let b = user.as_bytes();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let ok = match c {
+            b'%' => b.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
+            _ => c.is_ascii_alphanumeric() || b"-_.!~*'()&=+$,".contains(&c),
+        };
+        if !ok {
+            return false;
+        }
+        i += if c == b'%' { 3 } else { 1 };
+    }
+    !b.is_empty()
+}
+
+fn is_host_port(host_port: &str) -> bool {
+    let (host_ok, port) = match host_port.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, port)) => (v6.parse::<std::net::Ipv6Addr>().is_ok(), port),
+            None => return false,
+        },
+        None => {
+            let (host, port) = host_port.split_at(host_port.find(':').unwrap_or(host_port.len()));
+            let name = host.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.');
+            (name && !host.is_empty() && !host.starts_with(['-', '.']), port)
+        }
+    };
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| {
+            !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()) && p.parse::<u16>().is_ok()
+        });
+    host_ok && port_ok
+}
+
+/// `value` as an RFC 3261 quoted string: in double quotes, with `"` and `\` escaped. Refuses control
+/// characters (CR, LF and NUL above all), which no display name or username needs.
+pub fn quoted_string(value: &str) -> Result<String, SerialiseError> {
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(SerialiseError::QuotedString);
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    Ok(out)
 }
 
 /// Splits a header value holding a comma-separated list, ignoring commas inside quotes or `<...>`.
@@ -262,6 +335,57 @@ impl SipUri {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sip_uri_refuses_what_would_add_parameters_headers_or_lines() {
+        assert_eq!(
+            sip_uri("+2348000000001", "127.0.0.1:5060").as_deref(),
+            Ok("sip:+2348000000001@127.0.0.1:5060")
+        );
+        assert_eq!(
+            sip_uri("%2B1-555.(0)*", "trunk.example.com").as_deref(),
+            Ok("sip:%2B1-555.(0)*@trunk.example.com")
+        );
+        assert_eq!(sip_uri("1", "[::1]:5062").as_deref(), Ok("sip:1@[::1]:5062"));
+        for user in [
+            "",
+            "+234\r\nVia: x",
+            "+234\0",
+            "a@evil.example",
+            "1;maddr=203.0.113.9",
+            "1?Route=x",
+            "1 2",
+            "1>",
+            "%2",
+            "%zz",
+        ] {
+            assert_eq!(sip_uri(user, "127.0.0.1"), Err(SerialiseError::UriUser), "{user:?}");
+        }
+        for host in [
+            "",
+            "127.0.0.1\r\nX: y",
+            "h;transport=tcp",
+            "h:50x",
+            "h:",
+            "h:+50",
+            "h:70000",
+            "[::1",
+            "[zz]:5",
+            "-h",
+            "a@b",
+            "h>",
+        ] {
+            assert_eq!(sip_uri("1", host), Err(SerialiseError::UriHost), "{host:?}");
+        }
+    }
+
+    #[test]
+    fn quoted_string_escapes_quotes_and_refuses_controls() {
+        assert_eq!(quoted_string(r#"Dr "Who" \ Co"#).as_deref(), Ok(r#""Dr \"Who\" \\ Co""#));
+        for bad in ["a\rb", "a\nb", "a\0b", "a\u{7f}"] {
+            assert_eq!(quoted_string(bad), Err(SerialiseError::QuotedString), "{bad:?}");
+        }
+    }
 
     #[test]
     fn name_addr_forms() {

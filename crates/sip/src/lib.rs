@@ -14,15 +14,15 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use voicebot_sip::{CallConfig, CallEvent, LocalMedia, OutboundCall, request_uri};
+//! use voicebot_sip::{CallConfig, CallEvent, LocalMedia, OutboundCall, sip_uri};
 //!
 //! let now = Instant::now(); // the driver's clock; the engine never reads one itself
 //! let trunk = "127.0.0.1:5060".parse().unwrap();
 //! let local = "127.0.0.1:5062".parse().unwrap();
 //! let media = LocalMedia::new("127.0.0.1:40000".parse().unwrap());
-//! let cfg = CallConfig::new("call-1@voicebot", request_uri("+2348000000001", "127.0.0.1:5060"),
-//!                           "sip:+2341000000000@127.0.0.1", trunk, local, media);
-//! let mut call = OutboundCall::new(now, cfg);
+//! let number = sip_uri("+2348000000001", "127.0.0.1:5060").unwrap(); // refuses CR/LF, `@`, `;`...
+//! let cfg = CallConfig::new("call-1@voicebot", number, "sip:+2341000000000@127.0.0.1", trunk, local, media);
+//! let mut call = OutboundCall::new(now, cfg).unwrap(); // refuses values that would break the INVITE
 //! while let Some(t) = call.poll_transmit() {
 //!     // socket.send_to(&t.payload, t.destination)
 //!     assert!(t.payload.starts_with(b"INVITE sip:+2348000000001@127.0.0.1:5060 SIP/2.0"));
@@ -60,11 +60,12 @@ mod uas;
 
 pub use demux::{Peek, peek, stateless_response};
 pub use digest::Credentials;
-pub use message::{Message, Method, Request, Response};
+pub use header::sip_uri;
+pub use message::{Message, Method, Request, Response, SerialiseError};
 pub use outcome::{CallEnd, EndReason, Outcome};
 pub use parse::{ParseError, parse};
 pub use sdp::{Codec, LocalMedia, RemoteMedia, SdpError};
 pub use timer::{Timer, TimerConfig};
 pub use transaction::Transmit;
-pub use uac::{CallConfig, CallEvent, OutboundCall, request_uri};
+pub use uac::{CallConfig, CallEvent, OutboundCall};
 pub use uas::{InboundCall, InboundConfig, InboundError, InboundEvent};

@@ -5,8 +5,61 @@
 //! than one typed struct per header: the engines only need a handful of them (typed views live in
 //! [`crate::header`]) and everything else must pass through untouched. Names are stored in their canonical
 //! long form (compact forms such as `v` or `i` are expanded by the parser), and looked up case-insensitively.
+//!
+//! Serialisation is the one door every byte we send goes through, so it refuses (with a typed
+//! [`SerialiseError`], never a silent strip) what would let a value rewrite the message: CR, LF or NUL in a
+//! header value or reason phrase, a header name or method that is not a token, a Request-URI with
+//! whitespace, controls or angle brackets. Values come from our config, the dialer's call rows and the
+//! peer's own headers echoed back; any of them may hold such bytes.
 
 use std::fmt;
+
+use crate::header::is_token;
+
+/// Why a message, or a value meant for one, cannot be put on the wire: sending it would let whoever chose
+/// the value add headers or end the message early (header injection).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SerialiseError {
+    /// A header name is not an RFC 3261 token.
+    #[error("a header name is not a token")]
+    HeaderName,
+    /// A header value holds CR, LF or NUL.
+    #[error("the {0} header value holds CR, LF or NUL")]
+    HeaderValue(String),
+    /// The method is not a token.
+    #[error("the method is not a token")]
+    Method,
+    /// A URI (the Request-URI, or one we put between `<` and `>`) is empty or holds whitespace, a control
+    /// character, `<`, `>` or `"`.
+    #[error("a URI is empty or holds whitespace, a control character or a delimiter")]
+    Uri,
+    /// The reason phrase holds CR, LF or NUL.
+    #[error("the reason phrase holds CR, LF or NUL")]
+    Reason,
+    /// A URI's user part holds a character RFC 3261 does not allow there unescaped (`@`, `;`, `?`,
+    /// whitespace, controls...).
+    #[error("a URI user part holds a character not allowed there")]
+    UriUser,
+    /// A URI's host part is not a host name, IPv4 address or `[IPv6]` literal with an optional port.
+    #[error("a URI host is not a host name or IP address with an optional port")]
+    UriHost,
+    /// A value meant for a quoted string (display name, digest username) holds a control character.
+    #[error("a quoted string (display name or username) holds a control character")]
+    QuotedString,
+}
+
+/// True when `value` may stand in a header value or reason phrase: no CR, LF or NUL.
+pub fn is_header_text(value: &str) -> bool {
+    !value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
+}
+
+/// True when `uri` may stand in a request line or between `<` and `>`: not empty, no whitespace, no
+/// control character, no `<`, `>` or `"` (RFC 3261 URIs escape all of them).
+pub fn is_uri_text(uri: &str) -> bool {
+    !uri.is_empty()
+        && !uri.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'))
+}
 
 /// A SIP method (RFC 3261 §7.1). Methods are case-sensitive; unknown ones are kept verbatim.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -192,7 +245,7 @@ impl Message {
     }
 
     /// Serialises to datagram bytes (see [`Request::to_bytes`]).
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub fn to_bytes(&self) -> Result<Vec<u8>, SerialiseError> {
         match self {
             Message::Request(r) => r.to_bytes(),
             Message::Response(r) => r.to_bytes(),
@@ -207,7 +260,15 @@ impl Request {
     }
 
     /// Serialises the request. Any stored `Content-Length` is dropped and a correct one is written last.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// Refuses a method that is not a token, a Request-URI that is not [`is_uri_text`] and any header
+    /// that would break the message (see [`SerialiseError`]).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, SerialiseError> {
+        if !is_token(self.method.as_str()) {
+            return Err(SerialiseError::Method);
+        }
+        if !is_uri_text(&self.uri) {
+            return Err(SerialiseError::Uri);
+        }
         let start = format!("{} {} SIP/2.0\r\n", self.method, self.uri);
         serialise(start, &self.headers, &self.body)
     }
@@ -220,15 +281,25 @@ impl Response {
     }
 
     /// Serialises the response. Any stored `Content-Length` is dropped and a correct one is written last.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// Refuses a reason phrase or header that would break the message (see [`SerialiseError`]).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, SerialiseError> {
+        if !is_header_text(&self.reason) {
+            return Err(SerialiseError::Reason);
+        }
         let start = format!("SIP/2.0 {} {}\r\n", self.status, self.reason);
         serialise(start, &self.headers, &self.body)
     }
 }
 
-fn serialise(start: String, headers: &Headers, body: &[u8]) -> Vec<u8> {
+fn serialise(start: String, headers: &Headers, body: &[u8]) -> Result<Vec<u8>, SerialiseError> {
     let mut out = start.into_bytes();
     for h in headers.iter().filter(|h| !h.name.eq_ignore_ascii_case("Content-Length")) {
+        if !is_token(&h.name) {
+            return Err(SerialiseError::HeaderName);
+        }
+        if !is_header_text(&h.value) {
+            return Err(SerialiseError::HeaderValue(h.name.clone()));
+        }
         out.extend_from_slice(h.name.as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(h.value.as_bytes());
@@ -236,7 +307,7 @@ fn serialise(start: String, headers: &Headers, body: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
     out.extend_from_slice(body);
-    out
+    Ok(out)
 }
 
 /// The usual reason phrase for a status code (empty for unknown codes).
@@ -265,5 +336,52 @@ pub fn reason_phrase(status: u16) -> &'static str {
         603 => "Decline",
         604 => "Does Not Exist Anywhere",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invite() -> Request {
+        let mut req = Request::new(Method::Invite, "sip:+2348000000001@127.0.0.1:5060");
+        req.headers.push("From", "<sip:+2341000000000@127.0.0.1>;tag=a1");
+        req.headers.push("Call-ID", "c1@voicebot");
+        req
+    }
+
+    #[test]
+    fn serialises_the_exact_bytes() {
+        let mut req = invite();
+        req.body = b"v=0\r\n".to_vec();
+        assert_eq!(
+            req.to_bytes().expect("serialise"),
+            b"INVITE sip:+2348000000001@127.0.0.1:5060 SIP/2.0\r\nFrom: <sip:+2341000000000@127.0.0.1>;tag=a1\r\n\
+              Call-ID: c1@voicebot\r\nContent-Length: 5\r\n\r\nv=0\r\n"
+                .to_vec()
+        );
+    }
+
+    /// A value that would add a header (CR/LF), cut the message (NUL) or rewrite the start line is refused,
+    /// not stripped.
+    #[test]
+    fn refuses_cr_lf_and_nul_wherever_they_would_land() {
+        for bad in ["+234\r\nP-Asserted-Identity: <sip:evil>", "x\ry", "x\ny", "x\0y"] {
+            let mut req = invite();
+            req.headers.push("X-Caller", bad);
+            assert_eq!(req.to_bytes(), Err(SerialiseError::HeaderValue("X-Caller".into())), "{bad:?}");
+            let mut resp = Response::new(200, "OK");
+            resp.headers.push("To", format!("<sip:a@b>;tag={bad}"));
+            assert_eq!(resp.to_bytes(), Err(SerialiseError::HeaderValue("To".into())), "{bad:?}");
+            assert_eq!(Response::new(200, bad).to_bytes(), Err(SerialiseError::Reason), "{bad:?}");
+        }
+        for uri in ["sip:a@b SIP/2.0\r\nVia: x", "sip:a@b\0", "", "sip:a b@c", "sip:a@b>"] {
+            assert_eq!(Request::new(Method::Bye, uri).to_bytes(), Err(SerialiseError::Uri), "{uri:?}");
+        }
+        let mut req = invite();
+        req.headers.push("X-Evil: 1\r\nVia", "v");
+        assert_eq!(req.to_bytes(), Err(SerialiseError::HeaderName));
+        let req = Request::new(Method::Other("BYE sip:x SIP/2.0\r\n".into()), "sip:a@b");
+        assert_eq!(req.to_bytes(), Err(SerialiseError::Method));
     }
 }

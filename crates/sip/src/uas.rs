@@ -5,19 +5,23 @@
 //! for Timer I), CANCEL (200 to the CANCEL, 487 to the INVITE), BYE in both directions, and the SDP answer.
 //! Same poll-style API as [`crate::OutboundCall`]; the driver creates the leg when [`crate::peek`] shows an
 //! INVITE with an unknown Call-ID.
+//!
+//! The same hardening as the UAC: an INVITE whose headers cannot be echoed safely starts no leg; requests
+//! count only from the INVITE's source or the dialog's next hop (others get no answer), and a BYE ends the
+//! call only with the dialog's tags.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::dialog::{Dialog, response_to, route_entries};
+use crate::dialog::{Dialog, response_to, route_entries, same_addr};
 use crate::header::{CSeq, NameAddr, SipUri, Via};
-use crate::message::{Message, Method, Request};
+use crate::message::{Message, Method, Request, SerialiseError};
 use crate::outcome::EndReason;
 use crate::parse::{ParseError, parse};
 use crate::sdp::{LocalMedia, RemoteMedia, SdpError, parse_remote};
 use crate::timer::{Timer, TimerConfig, TimerTable};
-use crate::transaction::{NonInviteClient, Transmit, random_token};
+use crate::transaction::{NonInviteClient, ResponseCache, Transmit, random_token};
 
 /// Settings for answering calls.
 #[derive(Debug, Clone)]
@@ -57,6 +61,15 @@ pub enum InboundError {
     /// The INVITE's top Via has no branch (RFC 2543 peers are not supported).
     #[error("INVITE has no Via branch")]
     NoBranch,
+    /// A response to the INVITE would echo a header value that cannot be sent safely (CR, LF or NUL).
+    #[error("the INVITE cannot be answered: {0}")]
+    Unanswerable(#[from] SerialiseError),
+    /// The caller's SDP offer is unusable.
+    #[error(transparent)]
+    Sdp(#[from] SdpError),
+    /// The INVITE was already answered, rejected or cancelled.
+    #[error("the INVITE is no longer ringing")]
+    NotRinging,
 }
 
 /// What the driver learns about an inbound call.
@@ -104,7 +117,7 @@ pub struct InboundCall {
     dialog: Option<Dialog>,
     cseq: u32,
     bye: Option<NonInviteClient>,
-    responded: Vec<(u32, Method, Transmit)>,
+    responded: ResponseCache,
     ended: bool,
 }
 
@@ -139,10 +152,10 @@ impl InboundCall {
             dialog: None,
             cseq: 0,
             bye: None,
-            responded: Vec::new(),
+            responded: ResponseCache::default(),
             ended: false,
         };
-        call.respond_invite(100, None);
+        call.respond_invite(100, None)?;
         Ok(call)
     }
 
@@ -169,19 +182,23 @@ impl InboundCall {
     /// Sends `180 Ringing` (only before a final response).
     pub fn ring(&mut self, _now: Instant) {
         if self.state == State::Proceeding {
-            self.respond_invite(180, None);
+            // The same echoed values as the 100 that `new` could send, plus our Contact.
+            let _ = self.respond_invite(180, None);
         }
     }
 
     /// Answers with `200 OK` and our SDP answer; retransmits it on Timer G until the ACK (Timer H gives up).
-    /// Returns the caller's media. On an unusable offer nothing is sent: reject with 488 instead.
-    pub fn answer(&mut self, now: Instant) -> Result<RemoteMedia, SdpError> {
+    /// Returns the caller's media. On an unusable offer, or a Record-Route or Contact of the caller's that
+    /// cannot be echoed safely, nothing is sent: reject instead (488, 500).
+    pub fn answer(&mut self, now: Instant) -> Result<RemoteMedia, InboundError> {
         if self.state != State::Proceeding {
-            return Err(SdpError::NoAudio);
+            return Err(InboundError::NotRinging);
         }
         let (body, remote) = self.cfg.media.answer(&self.invite.body)?;
-        self.respond_invite(200, Some(body));
-        self.dialog = Some(self.make_dialog());
+        let dialog = self.make_dialog();
+        dialog.check()?;
+        self.respond_invite(200, Some(body))?;
+        self.dialog = Some(dialog);
         self.start_final_timers(now, State::Accepted);
         Ok(remote)
     }
@@ -191,7 +208,7 @@ impl InboundCall {
         if self.state != State::Proceeding || !(300..=699).contains(&status) {
             return;
         }
-        self.respond_invite(status, None);
+        let _ = self.respond_invite(status, None);
         self.start_final_timers(now, State::Completed);
         self.finish(EndReason::Rejected);
     }
@@ -221,7 +238,8 @@ impl InboundCall {
             Message::Response(resp) => {
                 let via = resp.headers.get("Via").and_then(Via::parse);
                 let ours =
-                    self.bye.as_ref().is_some_and(|b| via.as_ref().and_then(Via::branch) == Some(&b.branch));
+                    self.bye.as_ref().is_some_and(|b| via.as_ref().and_then(Via::branch) == Some(&b.branch))
+                        && self.dialog.as_ref().is_some_and(|d| d.is_peer(from));
                 if ours && resp.status >= 200 {
                     self.finish(EndReason::LocalHangup);
                     self.terminate();
@@ -283,22 +301,34 @@ impl InboundCall {
         self.state == State::Terminated
     }
 
+    /// A request with this leg's Call-ID. Only the INVITE's source or the dialog's peer is answered at all;
+    /// a BYE (or the ACK of a 2xx) acts only with the dialog's tags, CANCEL only with the INVITE's branch.
     fn on_request(&mut self, now: Instant, from: SocketAddr, req: Request) {
+        if !(same_addr(from, self.source) || self.dialog.as_ref().is_some_and(|d| d.is_peer(from))) {
+            return;
+        }
         let via = req.headers.get("Via").and_then(Via::parse);
         let same_branch = via.as_ref().and_then(Via::branch) == Some(self.branch.as_str());
+        let in_dialog = self.dialog.as_ref().is_some_and(|d| d.matches(&req));
         match req.method {
             Method::Invite if same_branch => self.send_last_response(),
-            Method::Ack => self.on_ack(now),
+            Method::Ack if same_branch || in_dialog => self.on_ack(now),
+            Method::Ack => {}
             Method::Cancel if same_branch => {
                 self.respond_other(&req, 200, from);
                 if self.state == State::Proceeding {
-                    self.respond_invite(487, None);
+                    let _ = self.respond_invite(487, None);
                     self.start_final_timers(now, State::Completed);
                     self.finish(EndReason::Cancelled);
                 }
             }
-            Method::Bye if matches!(self.state, State::Accepted | State::Confirmed | State::Terminating) => {
-                self.respond_other(&req, 200, from);
+            Method::Bye
+                if in_dialog
+                    && matches!(self.state, State::Accepted | State::Confirmed | State::Terminating) =>
+            {
+                if !self.respond_other(&req, 200, from) {
+                    return;
+                }
                 if self.state != State::Terminating {
                     self.finish(EndReason::RemoteHangup);
                     self.timers.clear();
@@ -306,12 +336,21 @@ impl InboundCall {
                     self.state = State::Draining;
                 }
             }
-            Method::Bye | Method::Cancel if self.state == State::Draining => {
-                self.respond_other(&req, 200, from)
+            Method::Bye if in_dialog && self.state == State::Draining => {
+                self.respond_other(&req, 200, from);
             }
-            Method::Options => self.respond_other(&req, 200, from),
-            Method::Bye | Method::Cancel | Method::Invite => self.respond_other(&req, 481, from),
-            _ => self.respond_other(&req, 501, from),
+            Method::Cancel if self.state == State::Draining => {
+                self.respond_other(&req, 200, from);
+            }
+            Method::Options => {
+                self.respond_other(&req, 200, from);
+            }
+            Method::Bye | Method::Cancel | Method::Invite => {
+                self.respond_other(&req, 481, from);
+            }
+            _ => {
+                self.respond_other(&req, 501, from);
+            }
         }
     }
 
@@ -332,7 +371,9 @@ impl InboundCall {
         }
     }
 
-    fn respond_invite(&mut self, status: u16, sdp: Option<String>) {
+    /// Sends a response to the INVITE (and keeps it for retransmissions); refused, with nothing sent, when
+    /// the INVITE's echoed headers cannot be sent back safely.
+    fn respond_invite(&mut self, status: u16, sdp: Option<String>) -> Result<(), SerialiseError> {
         let mut resp = response_to(&self.invite, status, Some(&self.local_tag), &self.cfg.user_agent);
         if (101..300).contains(&status) {
             resp.headers.push("Contact", format!("<sip:phone@{}>", self.cfg.local_addr));
@@ -341,8 +382,9 @@ impl InboundCall {
             resp.headers.push("Content-Type", "application/sdp");
             resp.body = body.into_bytes();
         }
-        self.last_response = resp.to_bytes();
+        self.last_response = resp.to_bytes()?;
         self.send_last_response();
+        Ok(())
     }
 
     fn send_last_response(&mut self) {
@@ -350,19 +392,21 @@ impl InboundCall {
     }
 
     /// Responds to a non-INVITE request, remembering the response for retransmissions of that request.
-    fn respond_other(&mut self, req: &Request, status: u16, from: SocketAddr) {
-        let Some(cseq) = req.headers.get("CSeq").and_then(CSeq::parse) else { return };
-        let cached = self.responded.iter().find(|(s, m, _)| *s == cseq.seq && *m == req.method);
-        let t = match cached {
-            Some((_, _, t)) => t.clone(),
+    /// False (nothing sent) when the request's headers cannot be echoed safely.
+    fn respond_other(&mut self, req: &Request, status: u16, from: SocketAddr) -> bool {
+        let Some(cseq) = req.headers.get("CSeq").and_then(CSeq::parse) else { return false };
+        let t = match self.responded.get(cseq.seq, &req.method) {
+            Some(t) => t.clone(),
             None => {
                 let resp = response_to(req, status, Some(&self.local_tag), &self.cfg.user_agent);
-                let t = Transmit { destination: from, payload: resp.to_bytes() };
-                self.responded.push((cseq.seq, req.method.clone(), t.clone()));
+                let Ok(payload) = resp.to_bytes() else { return false };
+                let t = Transmit { destination: from, payload };
+                self.responded.put(cseq.seq, req.method.clone(), t.clone());
                 t
             }
         };
         self.transmits.push_back(t);
+        true
     }
 
     fn start_final_timers(&mut self, now: Instant, state: State) {
@@ -392,7 +436,12 @@ impl InboundCall {
         let Some(dialog) = &self.dialog else { return };
         self.cseq += 1;
         let (req, branch) = dialog.request(Method::Bye, self.cseq);
-        let t = dialog.transmit(&req);
+        let Ok(t) = dialog.transmit(&req) else {
+            // Checked when the call was answered; should it still be refused, end without a BYE.
+            self.finish(EndReason::LocalHangup);
+            self.terminate();
+            return;
+        };
         let tc = self.cfg.timers;
         self.timers.stop(Timer::G);
         self.timers.stop(Timer::H);

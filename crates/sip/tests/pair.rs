@@ -9,7 +9,7 @@ use voicebot_sip::digest::{Challenge, Credentials, DigestRequest, response};
 use voicebot_sip::header::{CSeq, split_list, unquote};
 use voicebot_sip::{
     CallConfig, CallEnd, CallEvent, EndReason, InboundCall, InboundConfig, InboundEvent, LocalMedia, Message,
-    Method, OutboundCall, Outcome, Transmit, parse, request_uri, stateless_response,
+    Method, OutboundCall, Outcome, Transmit, parse, sip_uri, stateless_response,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,7 @@ fn config() -> CallConfig {
     let media = LocalMedia::new(addr("127.0.0.1:40000"));
     let mut cfg = CallConfig::new(
         "call-1@voicebot",
-        request_uri("+2348000000001", UAS_ADDR),
+        sip_uri("+2348000000001", UAS_ADDR).expect("uri"),
         "sip:+2341000000000@127.0.0.1",
         addr(UAS_ADDR),
         addr(UAC_ADDR),
@@ -74,7 +74,7 @@ impl Pair {
         Pair {
             t0,
             now: t0,
-            uac: OutboundCall::new(t0, cfg),
+            uac: OutboundCall::new(t0, cfg).expect("valid config"),
             uas: None,
             script,
             answer_at: None,
@@ -189,7 +189,7 @@ impl Pair {
         };
         let ch = format!("Digest realm=\"{realm}\", nonce=\"n0nce\", qop=\"auth\", algorithm=SHA-256");
         resp.headers.push("Proxy-Authenticate", ch);
-        let t = Transmit { destination: addr(UAC_ADDR), payload: resp.to_bytes() };
+        let t = Transmit { destination: addr(UAC_ADDR), payload: resp.to_bytes().expect("serialise") };
         self.in_flight.push_back((Dir::ToUac, t));
         true
     }
@@ -453,7 +453,7 @@ fn lost_bye_is_retransmitted_by_timer_e() {
 
 #[test]
 fn requests_carry_required_headers() {
-    let mut call = OutboundCall::new(Instant::now(), config());
+    let mut call = OutboundCall::new(Instant::now(), config()).expect("valid config");
     let t = call.poll_transmit().expect("invite");
     assert_eq!(t.destination, addr(UAS_ADDR));
     let Ok(Message::Request(req)) = parse(&t.payload) else { panic!("not a request") };
@@ -490,7 +490,7 @@ fn lost_ack_for_busy_is_resent_on_retransmitted_486() {
 fn early_media_sdp_is_used_when_200_has_no_body() {
     use voicebot_sip::dialog::response_to;
     let now = Instant::now();
-    let mut call = OutboundCall::new(now, config());
+    let mut call = OutboundCall::new(now, config()).expect("valid config");
     let invite = call.poll_transmit().expect("invite");
     let Ok(Message::Request(req)) = parse(&invite.payload) else { panic!("request") };
     let sdp =
@@ -498,10 +498,10 @@ fn early_media_sdp_is_used_when_200_has_no_body() {
     let mut progress = response_to(&req, 183, Some("abc"), "gw");
     progress.headers.push("Content-Type", "application/sdp");
     progress.body = sdp.as_bytes().to_vec();
-    call.handle_datagram(now, addr(UAS_ADDR), &progress.to_bytes()).expect("183");
+    call.handle_datagram(now, addr(UAS_ADDR), &progress.to_bytes().expect("serialise")).expect("183");
     let mut ok = response_to(&req, 200, Some("abc"), "gw");
     ok.headers.push("Contact", "<sip:gw@127.0.0.1:5070>");
-    call.handle_datagram(now, addr(UAS_ADDR), &ok.to_bytes()).expect("200");
+    call.handle_datagram(now, addr(UAS_ADDR), &ok.to_bytes().expect("serialise")).expect("200");
     let events: Vec<_> = std::iter::from_fn(|| call.poll_event()).collect();
     assert!(matches!(&events[0], CallEvent::EarlyMedia(m) if m.rtp_addr == addr("10.1.1.1:7000")));
     match &events[1] {
@@ -516,7 +516,7 @@ fn early_media_sdp_is_used_when_200_has_no_body() {
     assert!(ack.headers.get("To").is_some_and(|t| t.ends_with(";tag=abc")));
     assert_ne!(ack.headers.get("Via"), req.headers.get("Via"), "ACK for 2xx is a new transaction");
     // A retransmitted 200 is re-ACKed with the same ACK.
-    call.handle_datagram(now, addr(UAS_ADDR), &ok.to_bytes()).expect("200 again");
+    call.handle_datagram(now, addr(UAS_ADDR), &ok.to_bytes().expect("serialise")).expect("200 again");
     let again = call.poll_transmit().expect("re-ack");
     assert_eq!(parse(&again.payload), Ok(Message::Request(ack)));
 }

@@ -12,8 +12,9 @@
 //! With [`crate::config::RtpSocket::Shared`] the streams have no socket of their own: the clock holds the
 //! endpoint's one RTP socket ([`SharedRtp`]), queues the due packets of the slot's streams and sends them
 //! with one `sendmmsg`, then drains the socket with `recvmmsg` every slot (it carries every call's
-//! arrivals) and routes each datagram by its source to the stream whose peer it is. Datagrams from other
-//! sources are dropped and counted ([`ClockStats::unknown_source_dropped`]).
+//! arrivals) and routes each datagram by its source to the stream whose peer it is. In both modes a stream
+//! hears only its peer (the address its SDP names, see [`crate::rtp`]); datagrams from other sources are
+//! dropped and counted ([`ClockStats::unknown_source_dropped`]).
 //!
 //! Lateness is measured by the senders ([`voicebot_media::SenderStats`]: `now` minus the frame's slot) and
 //! summed in [`ClockStats`]. Sockets are non-blocking `std` sockets: a full buffer drops the packet and
@@ -35,11 +36,11 @@ use voicebot_media::{
 };
 
 use crate::call::CallEvent;
-use crate::rtp::SharedRtp;
+use crate::rtp::{SharedRtp, is_from_peer};
 
 /// Slots per 20 ms frame period (1 ms each).
 pub const SLOTS: usize = 20;
-/// Datagrams read from one socket per full drain (a flood cannot starve the other calls).
+/// Datagrams read from one socket per visit at most (a flood cannot starve the other calls).
 const MAX_READS: usize = 32;
 /// A peer sends one packet per 20 ms, so most visits read just one datagram and skip the read that would
 /// only report "empty"; every `DRAIN_EVERY`-th visit drains the socket (bursts wait at most 100 ms).
@@ -111,7 +112,9 @@ pub struct ClockStats {
     pub send_errors: u64,
     /// RTP datagrams received by all streams.
     pub packets_received: u64,
-    /// Datagrams on the shared RTP socket whose source is no stream's peer (dropped).
+    /// RTP datagrams dropped because they are no call's peer's: not from the address the peer's SDP
+    /// names (or not with the SSRC it announced), or before the answer — forged key presses included.
+    /// Both socket modes count here.
     pub unknown_source_dropped: u64,
 }
 
@@ -490,19 +493,31 @@ fn send_due(s: &mut Stream, mut shared: Option<&mut SharedRtp>, tally: &mut Tall
     }
 }
 
-/// Reads what arrived on the stream's own socket since the last visit.
+/// Reads what arrived on the stream's own socket since the last visit. Only the peer's datagrams are
+/// heard ([`is_from_peer`]; none before the answer); others are counted and dropped, and do not use up
+/// the visit's reads, so a stranger's flood cannot push the peer's packets back (at most [`MAX_READS`]
+/// reads per visit in all).
 fn receive_all(s: &mut Stream, now: Instant, buf: &mut [u8], tally: &mut Tally) {
     s.visits = s.visits.wrapping_add(1);
-    let reads = if s.visits.is_multiple_of(DRAIN_EVERY) { MAX_READS } else { 1 };
-    for _ in 0..reads {
+    let mut wanted = if s.visits.is_multiple_of(DRAIN_EVERY) { MAX_READS } else { 1 };
+    for _ in 0..MAX_READS {
         let Some(socket) = &s.socket else { return };
-        let n = match socket.recv_from(buf) {
-            Ok((n, _)) => n,
+        let (n, source) = match socket.recv_from(buf) {
+            Ok(got) => got,
             Err(e) if e.kind() == ErrorKind::WouldBlock => return,
             Err(_) => continue, // e.g. ICMP port unreachable reported on the socket
         };
+        let datagram = &buf[..n];
+        if !s.sending.as_ref().is_some_and(|out| is_from_peer(out.peer, out.peer_ssrc, source, datagram)) {
+            tally.unknown += 1;
+            continue;
+        }
         tally.received += 1;
-        hear(s, now, &buf[..n]);
+        hear(s, now, datagram);
+        wanted -= 1;
+        if wanted == 0 {
+            return;
+        }
     }
 }
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use voicebot_sip::{Codec, TimerConfig};
 
+use crate::error::TelephonyError;
+
 /// Settings of one [`crate::Telephony`] endpoint.
 #[derive(Debug, Clone)]
 pub struct TelephonyConfig {
@@ -16,8 +18,8 @@ pub struct TelephonyConfig {
     pub advertised_ip: Option<IpAddr>,
     /// Address the RTP sockets bind to (and put in our SDP).
     pub rtp_bind_ip: IpAddr,
-    /// RTP port range (even ports are used); `None`: any free port chosen by the OS. In
-    /// [`RtpSocket::Shared`] mode the one shared socket takes the first free port of it.
+    /// RTP port range (even ports are used, each call's at random); `None`: any free port chosen by the
+    /// OS. In [`RtpSocket::Shared`] mode the one shared socket takes a free port of it.
     pub rtp_ports: Option<RangeInclusive<u16>>,
     /// One RTP socket per call (default) or one for all calls of the endpoint.
     pub rtp_socket: RtpSocket,
@@ -58,9 +60,11 @@ impl Default for TelephonyConfig {
 /// sockets the kernel sees, and so in what a packet costs and what a peer must do.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum RtpSocket {
-    /// One socket (port) per call, named in that call's SDP. A call accepts RTP from any source, so
-    /// peers behind NAT or sending from another port than their SDP names still work. Each packet
-    /// costs its own `sendto` / `recvfrom` system call.
+    /// One socket (port) per call, named in that call's SDP and drawn at random from `rtp_ports`.
+    /// Each packet costs its own `sendto` / `recvfrom` system call. Like [`RtpSocket::Shared`], a call
+    /// hears only its peer: RTP from the address the peer's SDP names (with the SSRC it announced, if
+    /// any); datagrams from anywhere else — a stranger spraying key presses at our ports — are dropped
+    /// and counted ([`crate::ClockStats::unknown_source_dropped`]).
     #[default]
     PerCall,
     /// ONE socket for every call, its port named in every call's SDP. The clock sends a slot's
@@ -121,6 +125,16 @@ impl TrunkConfig {
     /// The host (and port) used in URIs.
     pub fn uri_host(&self) -> String {
         self.host.clone().unwrap_or_else(|| self.addr.to_string())
+    }
+
+    /// Checks at start-up what [`crate::Telephony::place_call`] would refuse on every call of this trunk:
+    /// a caller id or host that cannot stand in a SIP URI, a username with control characters.
+    pub fn check(&self) -> Result<(), TelephonyError> {
+        voicebot_sip::sip_uri(&self.caller_id, &self.uri_host())?;
+        if let Some(username) = &self.username {
+            voicebot_sip::header::quoted_string(username)?;
+        }
+        Ok(())
     }
 }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use voicebot_media::SenderConfig;
-use voicebot_sip::{CallConfig, Credentials, LocalMedia, OutboundCall, RemoteMedia, peek, request_uri};
+use voicebot_sip::{CallConfig, Credentials, LocalMedia, OutboundCall, RemoteMedia, peek};
 
 use crate::call::{CallEvent, CallHandle, MediaSummary};
 use crate::clock::{ClockCommand, ClockHandle, ClockStats, RecvSetup, StreamId};
@@ -93,6 +93,7 @@ impl Telephony {
     }
 
     /// Places a call: binds its RTP socket and sends the INVITE. Events follow on the handle.
+    /// [`TelephonyError::Unsendable`] (nothing sent) when a value of the request would break the INVITE.
     pub async fn place_call(&self, req: CallRequest) -> Result<CallHandle, TelephonyError> {
         if req.call_id.is_empty() || req.number.is_empty() {
             return Err(TelephonyError::InvalidRequest("empty Call-ID or number"));
@@ -247,7 +248,8 @@ impl Endpoint {
         }
     }
 
-    /// Creates the leg (RTP socket opened on the clock, INVITE queued). The caller drives it.
+    /// Creates the leg (RTP socket opened on the clock, INVITE queued). The caller drives it. A request
+    /// whose values cannot be sent is refused with nothing queued.
     fn place(
         &mut self,
         req: CallRequest,
@@ -258,44 +260,40 @@ impl Endpoint {
             return Err(TelephonyError::DuplicateCallId(req.call_id));
         }
         let (rtp, rtp_addr) = self.rtp.bind()?;
-        let trunk = &req.trunk;
-        let host = trunk.uri_host();
-        let mut media = LocalMedia::new(rtp_addr);
-        media.ssrc = self.rtp.announced_ssrc();
-        let ssrc = media.ssrc;
-        media.codecs = trunk.codecs.clone();
-        media.session_id = rand::random::<u32>().into();
-        let mut cc = CallConfig::new(
-            req.call_id.clone(),
-            request_uri(&req.number, &host),
-            format!("sip:{}@{host}", trunk.caller_id),
-            trunk.addr,
-            self.local,
-            media,
-        );
-        if let (Some(username), Some(password)) = (&trunk.username, &trunk.password) {
-            cc.credentials = Some(Credentials { username: username.clone(), password: password.clone() });
-        }
-        cc.ring_timeout = trunk.ring_timeout;
-        cc.timers = self.cfg.timers;
-        cc.user_agent = self.cfg.user_agent.clone();
+        let cc = self.call_config(&req, LocalMedia::new(rtp_addr))?;
+        let ssrc = cc.media.ssrc;
+        // On a refusal the RTP socket is dropped here, unused.
+        let call = OutboundCall::new(Instant::now(), cc)?;
         let digits = events.clone();
         let on_digit = Box::new(move |digit, source: voicebot_media::DigitSource| {
             let _ = digits.send(CallEvent::Digit { digit, source: source.into() });
         });
         let recv = RecvSetup { inband_dtmf: self.cfg.inband_dtmf, record_limit: 0, on_digit: Some(on_digit) };
         self.clock.send(ClockCommand::Open { id: stream, socket: rtp, recv });
-        let leg = Leg {
-            call: OutboundCall::new(Instant::now(), cc),
-            stream,
-            events,
-            ended: false,
-            ssrc,
-            armed: None,
-        };
+        let leg = Leg { call, stream, events, ended: false, ssrc, armed: None };
         self.legs.insert(req.call_id, leg);
         self.active.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// The engine's config for `req`, receiving RTP as `media` says; refused when the number, caller id or
+    /// trunk host cannot stand in a SIP URI.
+    fn call_config(&self, req: &CallRequest, mut media: LocalMedia) -> Result<CallConfig, TelephonyError> {
+        let trunk = &req.trunk;
+        let host = trunk.uri_host();
+        media.ssrc = self.rtp.announced_ssrc();
+        media.codecs = trunk.codecs.clone();
+        media.session_id = rand::random::<u32>().into();
+        let to = voicebot_sip::sip_uri(&req.number, &host)?;
+        let from = voicebot_sip::sip_uri(&trunk.caller_id, &host)?;
+        let mut cc = CallConfig::new(req.call_id.clone(), to, from, trunk.addr, self.local, media);
+        if let (Some(username), Some(password)) = (&trunk.username, &trunk.password) {
+            cc.credentials = Some(Credentials { username: username.clone(), password: password.clone() });
+        }
+        cc.ring_timeout = trunk.ring_timeout;
+        cc.timers = self.cfg.timers;
+        cc.user_agent = self.cfg.user_agent.clone();
+        Ok(cc)
     }
 
     async fn on_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {

@@ -26,6 +26,10 @@ pub enum TelephonyError {
     /// The request is unusable (empty Call-ID, number or codec list).
     #[error("invalid call request: {0}")]
     InvalidRequest(&'static str),
+    /// A value of the request (number, caller id, trunk host, username, Call-ID) would break the INVITE
+    /// (CR, LF or NUL; a URI delimiter): refused, nothing was sent.
+    #[error("call request refused: {0}")]
+    Unsendable(#[from] voicebot_sip::SerialiseError),
     /// The endpoint's driver task has stopped (shut down, or its runtime is gone).
     #[error("the telephony endpoint has stopped")]
     Stopped,

@@ -9,6 +9,17 @@
 //!   in its SDP (`a=ssrc`) tells them apart; we announce ours in shared mode for the same reason. The
 //!   kernel's per-system-call cost (file lookup, socket lock) is paid once per batch, not per packet.
 //!
+//! Both modes accept a datagram as a call's only when it comes from the peer's RTP address as its SDP
+//! names it, with the SSRC the peer announced (`a=ssrc`) if it announced one ([`is_from_peer`] per call; the
+//! shared socket's routes are keyed the same way); everything else is dropped and counted
+//! ([`crate::ClockStats::unknown_source_dropped`]). Before the answer a call has no peer, so it hears
+//! nothing. Why not latch the first source after the answer (comedia): a stranger spraying our ports at
+//! answer time would win the latch; a carrier's SBC sends from the address its SDP names (symmetric RTP,
+//! RFC 4961), and a NAT'd peer is behind such an SBC on any real trunk.
+//!
+//! Per-call ports are drawn at random from the range (then the next free one), so a call's port cannot be
+//! guessed from the last one.
+//!
 //! Both directions of every call's RTP run on the media clock thread ([`crate::clock`]); nothing here
 //! spawns a task or blocks.
 
@@ -20,6 +31,8 @@ use std::os::fd::AsRawFd;
 
 use nix::errno::Errno;
 use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use crate::clock::StreamId;
 use crate::config::RtpSocket;
@@ -37,32 +50,37 @@ const SHARED_BUFFER: usize = 8 << 20;
 /// calls / 1,000 slots per second).
 const MAX_BATCHES: usize = 8;
 
-/// Hands out RTP sockets: even ports from a range (round robin), or OS-chosen ports.
+/// Hands out RTP sockets: even ports from a range (a random one, else the next free after it), or
+/// OS-chosen ports (random too: Linux picks ephemeral ports at random).
 #[derive(Debug)]
 pub(crate) struct RtpPorts {
     ip: IpAddr,
     range: Option<RangeInclusive<u16>>,
-    next: u16,
+    rng: StdRng,
 }
 
 impl RtpPorts {
     pub(crate) fn new(ip: IpAddr, range: Option<RangeInclusive<u16>>) -> RtpPorts {
-        let next = range.as_ref().map_or(0, |r| *r.start());
-        RtpPorts { ip, range, next }
+        RtpPorts::with_rng(ip, range, StdRng::from_entropy())
     }
 
-    /// Binds the next free port and returns the non-blocking socket with its address.
+    /// Draws ports with `rng` (a seeded one makes the choice reproducible in tests).
+    pub(crate) fn with_rng(ip: IpAddr, range: Option<RangeInclusive<u16>>, rng: StdRng) -> RtpPorts {
+        RtpPorts { ip, range, rng }
+    }
+
+    /// Binds a free port and returns the non-blocking socket with its address.
     pub(crate) fn bind(&mut self) -> Result<(UdpSocket, SocketAddr), TelephonyError> {
         let Some(range) = self.range.clone() else { return bind_one(SocketAddr::new(self.ip, 0)) };
-        let (lo, hi) = (*range.start() + *range.start() % 2, *range.end());
+        let (lo, hi) = (u32::from(*range.start() + *range.start() % 2), u32::from(*range.end()));
         if lo > hi {
             return Err(TelephonyError::RtpPorts(std::io::Error::other("empty RTP port range")));
         }
         let count = (hi - lo) / 2 + 1;
+        let first = self.rng.gen_range(0..count);
         let mut last = std::io::Error::other("RTP port range exhausted");
-        for _ in 0..count {
-            let port = if self.next < lo || self.next > hi { lo } else { self.next - self.next % 2 };
-            self.next = if port >= hi.saturating_sub(1) { lo } else { port + 2 };
+        for k in 0..count {
+            let port = (lo + 2 * ((first + k) % count)) as u16;
             match bind_one(SocketAddr::new(self.ip, port)) {
                 Ok(s) => return Ok(s),
                 Err(TelephonyError::RtpPorts(e)) => last = e,
@@ -76,8 +94,8 @@ impl RtpPorts {
 /// Where each new call's RTP goes, per [`RtpSocket`] mode.
 #[derive(Debug)]
 pub(crate) enum CallRtp {
-    /// A socket of its own from the range.
-    PerCall(RtpPorts),
+    /// A socket of its own from the range (boxed: the random generator is large).
+    PerCall(Box<RtpPorts>),
     /// The endpoint's one socket (held by the clock), at this address.
     Shared(SocketAddr),
 }
@@ -92,7 +110,7 @@ impl CallRtp {
     ) -> Result<(CallRtp, Option<UdpSocket>), TelephonyError> {
         let mut ports = RtpPorts::new(ip, range);
         match mode {
-            RtpSocket::PerCall => Ok((CallRtp::PerCall(ports), None)),
+            RtpSocket::PerCall => Ok((CallRtp::PerCall(Box::new(ports)), None)),
             RtpSocket::Shared => {
                 let (socket, addr) = ports.bind()?;
                 Ok((CallRtp::Shared(addr), Some(socket)))
@@ -347,6 +365,17 @@ fn prime(headers: &mut MultiHeaders<SockaddrStorage>) -> std::io::Result<()> {
     if n == BATCH { Ok(()) } else { Err(std::io::Error::other(format!("primed {n} of {BATCH} slots"))) }
 }
 
+/// The rule both modes apply (see the module doc): `datagram` from `source` belongs to the call whose
+/// peer's SDP names `peer` (and announced `peer_ssrc`, if it did).
+pub(crate) fn is_from_peer(
+    peer: SocketAddr,
+    peer_ssrc: Option<u32>,
+    source: SocketAddr,
+    datagram: &[u8],
+) -> bool {
+    canonical(source) == canonical(peer) && peer_ssrc.is_none_or(|ssrc| rtp_ssrc(datagram) == Some(ssrc))
+}
+
 /// The SSRC of an RTP (version 2) packet.
 fn rtp_ssrc(datagram: &[u8]) -> Option<u32> {
     let header = datagram.get(..12)?;
@@ -374,6 +403,43 @@ fn canonical(a: SocketAddr) -> SocketAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ports come from anywhere in the range, not one after the other: eight calls in a row do not get
+    /// eight neighbouring ports (by chance: 8 in 200^7).
+    #[test]
+    fn range_hands_out_random_ports() {
+        let probe = UdpSocket::bind("127.0.0.1:0").expect("probe");
+        let base = (probe.local_addr().expect("addr").port() & !1).min(65_000 - 400);
+        drop(probe);
+        let mut ports = RtpPorts::new("127.0.0.1".parse().unwrap(), Some(base..=base + 399));
+        let bound: Vec<_> = (0..8).map(|_| ports.bind().expect("bind")).collect();
+        let got: Vec<u16> = bound.iter().map(|(_, a)| a.port()).collect();
+        assert!(got.iter().all(|p| p % 2 == 0 && (base..=base + 399).contains(p)), "{got:?}");
+        assert!(got.windows(2).any(|w| w[1] != w[0] + 2), "sequential ports: {got:?}");
+        // The choice is the injected generator's: the same seed draws the same port again.
+        drop(bound);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let seeded = || RtpPorts::with_rng(ip, Some(base..=base + 399), StdRng::seed_from_u64(7));
+        let first = seeded().bind().expect("bind").1;
+        assert_eq!(seeded().bind().expect("bind again").1, first);
+    }
+
+    #[test]
+    fn only_the_peers_address_and_announced_ssrc_are_its_media() {
+        let peer: SocketAddr = "192.0.2.7:7000".parse().unwrap();
+        let rtp = |ssrc: u32| {
+            let mut p = vec![0x80, 0, 0, 1, 0, 0, 0, 0];
+            p.extend_from_slice(&ssrc.to_be_bytes());
+            p
+        };
+        assert!(is_from_peer(peer, None, peer, &rtp(1)));
+        assert!(is_from_peer(peer, None, "[::ffff:192.0.2.7]:7000".parse().unwrap(), &rtp(1)));
+        assert!(!is_from_peer(peer, None, "192.0.2.7:7002".parse().unwrap(), &rtp(1)));
+        assert!(!is_from_peer(peer, None, "198.51.100.1:7000".parse().unwrap(), &rtp(1)));
+        assert!(is_from_peer(peer, Some(5), peer, &rtp(5)));
+        assert!(!is_from_peer(peer, Some(5), peer, &rtp(6)));
+        assert!(!is_from_peer(peer, Some(5), peer, b"short"));
+    }
 
     #[test]
     fn range_hands_out_even_ports_and_wraps() {

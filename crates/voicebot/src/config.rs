@@ -184,6 +184,7 @@ impl TrunkSection {
                 other => anyhow::bail!("trunk {}: unknown codec {other} (PCMU or PCMA)", self.name),
             })
             .collect::<anyhow::Result<_>>()?;
+        trunk.check().with_context(|| format!("trunk {}", self.name))?;
         Ok(trunk)
     }
 }
@@ -382,5 +383,22 @@ mod tests {
     #[test]
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+    }
+
+    /// A trunk value that would inject SIP headers (or URI parts) stops start-up, not each call.
+    #[test]
+    fn trunk_values_that_would_break_an_invite_are_refused_at_start() {
+        let trunk = |extra: &str| {
+            let toml = format!("[[trunks]]\nname = \"t\"\nuri = \"sip:127.0.0.1:5060\"\n{extra}\n");
+            toml::from_str::<Config>(&toml).expect("parse").trunks[0].telephony()
+        };
+        assert!(trunk("caller_id = \"+2341000000000\"\nusername = \"u\"").is_ok());
+        for bad in [
+            "caller_id = \"+2341000000000\\r\\nP-Asserted-Identity: <sip:evil@h>\"",
+            "caller_id = \"+234@evil.example\"",
+            "username = \"u\\r\\nX: y\"",
+        ] {
+            assert!(trunk(bad).is_err(), "{bad}");
+        }
     }
 }

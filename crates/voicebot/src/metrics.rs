@@ -58,6 +58,10 @@ fn describe() {
     describe_counter!("voicebot_rtp_packets_sent_total", "RTP packets sent");
     describe_counter!("voicebot_rtp_packets_received_total", "RTP packets received");
     describe_counter!("voicebot_rtp_late_packets_total", "RTP packets sent over 5 ms late, or skipped");
+    describe_counter!(
+        "voicebot_rtp_foreign_packets_dropped_total",
+        "RTP datagrams dropped because they did not come from the call's peer (its SDP address and SSRC)"
+    );
     describe_counter!("voicebot_tts_renders_total", "Sentences rendered by a TTS engine");
     describe_counter!("voicebot_tts_cache_hits_total", "Sentences served from the render cache");
     describe_counter!("voicebot_http_requests_total", "API requests, by route and status");
@@ -86,6 +90,8 @@ async fn scrape(State(s): State<Sources>) -> Response {
         metrics::counter!("voicebot_rtp_packets_received_total").absolute(media.packets_received);
         metrics::counter!("voicebot_rtp_late_packets_total")
             .absolute(media.late_over_5ms + media.skipped_frames);
+        metrics::counter!("voicebot_rtp_foreign_packets_dropped_total")
+            .absolute(media.unknown_source_dropped);
     }
     if let Some(r) = &s.renderer {
         let tts = r.stats();

@@ -106,6 +106,7 @@ fn metrics_parse_and_move_during_a_batch() {
     assert!(delta("voicebot_rtp_packets_sent_total{}") >= 3.0 * 50.0, "a second of audio per call");
     assert!(delta("voicebot_rtp_packets_received_total{}") > 0.0);
     assert!(after.has("voicebot_rtp_late_packets_total{}"));
+    assert!(after.has("voicebot_rtp_foreign_packets_dropped_total{}"));
     let tts = |s: &Scrape| s.get("voicebot_tts_renders_total{}") + s.get("voicebot_tts_cache_hits_total{}");
     assert!(tts(&after) > tts(&before), "TTS renders and cache hits");
     assert!(after.get("voicebot_tts_cache_hits_total{}") > 0.0, "answered calls speak from the cache");
@@ -134,6 +135,12 @@ fn info_logs_carry_request_ids_but_no_phone_numbers_or_variables() {
     assert!(log.contains("+234807*****00"), "masked numbers missing:\n{log}");
     for secret in ["2348071234500", "8071234501", "712345", "2348071234599", "Oluwaseunfolake"] {
         assert!(!log.contains(secret), "log holds {secret}:\n{log}");
+    }
+    // Nor a SIP Call-ID (with a tag sniffed or guessed, what a forged BYE or re-INVITE needs).
+    let call_ids = query_strings(&server.db_path(), "SELECT sip_call_id FROM attempts");
+    assert_eq!(call_ids.len(), 3);
+    for id in call_ids.iter().map(|row| &row[0]) {
+        assert!(!log.contains(id.as_str()), "log holds the SIP Call-ID {id}:\n{log}");
     }
 }
 

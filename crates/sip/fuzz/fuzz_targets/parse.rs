@@ -1,5 +1,6 @@
 //! Fuzz the datagram parser: it must never panic, and whatever it accepts must survive a
-//! serialise → parse round trip unchanged. Also exercises the typed header views and the SDP reader.
+//! serialise → parse round trip unchanged, or be refused by the serialiser (a CR or NUL inside a value,
+//! which we never send on). Also exercises the typed header views and the SDP reader.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,8 +9,10 @@ use voicebot_sip::header::{CSeq, NameAddr, SipUri, Via};
 fuzz_target!(|data: &[u8]| {
     let _ = voicebot_sip::sdp::parse_remote(data);
     let Ok(msg) = voicebot_sip::parse(data) else { return };
-    let again = voicebot_sip::parse(&msg.to_bytes()).expect("serialised message must re-parse");
-    assert_eq!(again, msg);
+    if let Ok(bytes) = msg.to_bytes() {
+        let again = voicebot_sip::parse(&bytes).expect("serialised message must re-parse");
+        assert_eq!(again, msg);
+    }
     let h = msg.headers();
     for name in ["Via", "From", "To", "Contact", "CSeq", "Record-Route"] {
         for v in h.get_all(name) {

@@ -10,7 +10,7 @@ use super::{CallEvent, InviteTx, OutboundCall, State};
 use crate::dialog::{Dialog, route_entries};
 use crate::digest::{Challenge, DigestRequest, authorization};
 use crate::header::NameAddr;
-use crate::message::{Method, Request, Response};
+use crate::message::{Method, Request, Response, SerialiseError};
 use crate::outcome::{CallEnd, EndReason, Outcome};
 use crate::sdp::{RemoteMedia, SdpError, parse_remote};
 use crate::timer::Timer;
@@ -20,9 +20,10 @@ use crate::transaction::{NonInviteClient, Transmit, new_branch, random_token, vi
 const MAX_AUTH_ROUNDS: usize = 3;
 
 impl OutboundCall {
-    /// Builds and queues a new INVITE (new branch, next CSeq) and starts Timers A and B.
-    pub(super) fn send_invite(&mut self, now: Instant) {
-        self.cseq += 1;
+    /// Builds and queues a new INVITE (new branch, next CSeq) and starts Timers A and B. Refused, with
+    /// nothing changed or queued, when a value would break the message.
+    pub(super) fn send_invite(&mut self, now: Instant) -> Result<(), SerialiseError> {
+        let cseq = self.cseq + 1;
         let branch = new_branch();
         let cfg = &self.cfg;
         let mut req = Request::new(Method::Invite, cfg.request_uri.clone());
@@ -32,7 +33,7 @@ impl OutboundCall {
         h.push("From", self.from_value.clone());
         h.push("To", format!("<{}>", cfg.request_uri));
         h.push("Call-ID", cfg.call_id.clone());
-        h.push("CSeq", format!("{} INVITE", self.cseq));
+        h.push("CSeq", format!("{cseq} INVITE"));
         h.push("Contact", format!("<sip:voicebot@{}>", cfg.local_addr));
         for (name, value) in &self.auth {
             h.push(*name, value.clone());
@@ -41,13 +42,14 @@ impl OutboundCall {
         h.push("User-Agent", cfg.user_agent.clone());
         h.push("Content-Type", "application/sdp");
         req.body = cfg.media.offer().into_bytes();
-        let bytes = req.to_bytes();
+        let bytes = req.to_bytes()?;
+        self.cseq = cseq;
         self.transmits.push_back(Transmit { destination: cfg.destination, payload: bytes.clone() });
         self.timers.set(Timer::A, now + cfg.timers.t1);
         self.timers.set(Timer::B, now + cfg.timers.timeout());
-        self.invite =
-            Some(InviteTx { branch, cseq: self.cseq, request: req, bytes, interval: cfg.timers.t1 });
+        self.invite = Some(InviteTx { branch, cseq, request: req, bytes, interval: cfg.timers.t1 });
         self.state = State::Calling;
+        Ok(())
     }
 
     /// Timer A: retransmit while Calling, doubling the interval (no cap for INVITE).
@@ -114,13 +116,15 @@ impl OutboundCall {
             h.push("Route", r);
         }
         h.push("User-Agent", self.cfg.user_agent.clone());
-        let t = Transmit { destination: self.cfg.destination, payload: req.to_bytes() };
         let tc = self.cfg.timers;
+        self.timers.set(Timer::CancelGuard, now + tc.timeout());
+        // Every value was in the INVITE already; should one still be refused, CancelGuard ends the call.
+        let Ok(payload) = req.to_bytes() else { return };
+        let t = Transmit { destination: self.cfg.destination, payload };
         let timers = (Timer::CancelE, Timer::CancelF);
         let (tx, t) = NonInviteClient::start(now, timers, inv.branch.clone(), t, &mut self.timers, &tc);
         self.cancel = Some(tx);
         self.transmits.push_back(t);
-        self.timers.set(Timer::CancelGuard, now + tc.timeout());
     }
 
     pub(super) fn on_invite_response(&mut self, now: Instant, branch: &str, seq: u32, resp: Response) {
@@ -201,7 +205,14 @@ impl OutboundCall {
                 ack.headers.push(name, v);
             }
         }
-        let t = dialog.transmit(&ack);
+        let Ok(t) = dialog.transmit(&ack) else {
+            // The peer's To, Contact or Record-Route cannot be echoed safely: no ACK, no BYE, no call.
+            let end =
+                CallEnd { outcome: Outcome::Failed, sip_code: resp.status, reason: EndReason::BadAnswer };
+            self.finish(end);
+            self.terminate();
+            return;
+        };
         self.transmits.push_back(t.clone());
         self.ack_2xx = Some(t);
         self.dialog = Some(dialog);
@@ -231,11 +242,17 @@ impl OutboundCall {
         self.timers.stop(Timer::A);
         self.timers.stop(Timer::B);
         let Some(inv) = &self.invite else { return };
-        let ack = non_2xx_ack(&inv.request, resp, &self.cfg.user_agent).to_bytes();
-        self.transmits.push_back(Transmit { destination: self.cfg.destination, payload: ack.clone() });
-        self.acks.push((inv.branch.clone(), ack));
-        if matches!(resp.status, 401 | 407) && self.cancel_reason.is_none() && self.authorize(resp) {
-            self.send_invite(now);
+        // The ACK echoes the response's To; when that cannot be sent back safely, the peer retransmits
+        // its final response until its own timer ends the transaction.
+        if let Ok(ack) = non_2xx_ack(&inv.request, resp, &self.cfg.user_agent).to_bytes() {
+            self.transmits.push_back(Transmit { destination: self.cfg.destination, payload: ack.clone() });
+            self.acks.push((inv.branch.clone(), ack));
+        }
+        if matches!(resp.status, 401 | 407)
+            && self.cancel_reason.is_none()
+            && self.authorize(resp)
+            && self.send_invite(now).is_ok()
+        {
             return;
         }
         if let Some(c) = self.cancel.take() {
@@ -273,7 +290,7 @@ impl OutboundCall {
         }
         let cnonce = random_token(16);
         let req = DigestRequest { method: "INVITE", uri: &self.cfg.request_uri, cnonce: &cnonce, nc: 1 };
-        let value = authorization(&ch, cred, &req);
+        let Ok(value) = authorization(&ch, cred, &req) else { return false };
         self.answered_nonces.push(ch.nonce.clone());
         self.auth.retain(|(n, _)| *n != auth_name);
         self.auth.push((auth_name, value));

@@ -7,6 +7,12 @@
 //! [`OutboundCall::handle_timeout`], then drain [`OutboundCall::poll_transmit`], [`OutboundCall::poll_event`]
 //! and re-arm the driver's timer with [`OutboundCall::poll_timeout`]. The INVITE-side logic lives in
 //! `invite.rs`; this file holds the leg's state, the public API and in-dialog request handling.
+//!
+//! Hardening: the leg is built only from values that serialise safely ([`OutboundCall::new`] refuses the
+//! rest, so nothing is sent); responses count only from where their request went (in a dialog: from its
+//! peer); requests count only from the trunk or the dialog's next hop, and act on the dialog only with its
+//! tags — anything else gets no answer at all (a stranger learns nothing and cannot make us send to a
+//! forged address).
 
 mod invite;
 
@@ -14,24 +20,24 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::dialog::{Dialog, response_to};
+use crate::dialog::{Dialog, response_to, same_addr};
 use crate::digest::Credentials;
-use crate::header::{CSeq, NameAddr, Via};
-use crate::message::{Message, Method, Request};
+use crate::header::{CSeq, Via, quoted_string};
+use crate::message::{Message, Method, Request, SerialiseError, is_uri_text};
 use crate::outcome::{CallEnd, EndReason, Outcome};
 use crate::parse::{ParseError, parse};
 use crate::sdp::{LocalMedia, RemoteMedia};
 use crate::timer::{Timer, TimerConfig, TimerTable};
-use crate::transaction::{NonInviteClient, Transmit, random_token};
+use crate::transaction::{NonInviteClient, ResponseCache, Transmit, random_token};
 
 /// Everything needed to place one call.
 #[derive(Debug, Clone)]
 pub struct CallConfig {
     /// Call-ID, chosen by the caller so it can be recorded before the INVITE leaves.
     pub call_id: String,
-    /// Request-URI, e.g. `sip:+2348000000001@trunk.example:5060` (see [`request_uri`]).
+    /// Request-URI, e.g. `sip:+2348000000001@trunk.example:5060` (build it with [`crate::header::sip_uri`]).
     pub request_uri: String,
-    /// Our identity (From URI), e.g. `sip:+2341000000000@trunk.example`.
+    /// Our identity (From URI), e.g. `sip:+2341000000000@trunk.example` ([`crate::header::sip_uri`]).
     pub from_uri: String,
     /// Optional From display name.
     pub from_display: Option<String>,
@@ -75,11 +81,6 @@ impl CallConfig {
             user_agent: "voicebot".to_string(),
         }
     }
-}
-
-/// `sip:<number>@<host_port>` — the Request-URI for dialing `number` (E.164) on a trunk.
-pub fn request_uri(number: &str, host_port: &str) -> String {
-    format!("sip:{number}@{host_port}")
 }
 
 /// What the driver learns about an outbound call.
@@ -154,19 +155,29 @@ pub struct OutboundCall {
     early: Option<RemoteMedia>,
     seen_trying: bool,
     seen_ringing: bool,
-    /// Responses we sent to in-dialog requests, by (CSeq, method), to answer retransmissions.
-    responded: Vec<(u32, Method, Transmit)>,
+    /// Responses we sent to in-dialog requests, to answer their retransmissions.
+    responded: ResponseCache,
     end: Option<CallEnd>,
 }
 
 impl OutboundCall {
     /// Creates the leg and queues the INVITE: call [`OutboundCall::poll_transmit`] next.
     /// `now` starts Timers A, B and the ring timeout.
-    pub fn new(now: Instant, mut config: CallConfig) -> OutboundCall {
+    ///
+    /// Refused, with nothing queued, when a value of `config` would break the INVITE: CR, LF or NUL in any
+    /// header value, a URI with whitespace or delimiters, a display name or digest username with a control
+    /// character (see [`SerialiseError`]).
+    pub fn new(now: Instant, mut config: CallConfig) -> Result<OutboundCall, SerialiseError> {
         config.timers = config.timers.sanitized();
+        if !is_uri_text(&config.from_uri) {
+            return Err(SerialiseError::Uri);
+        }
+        if let Some(cred) = &config.credentials {
+            quoted_string(&cred.username)?;
+        }
         let tag = random_token(10);
         let from_value = match &config.from_display {
-            Some(d) => format!("\"{d}\" <{}>;tag={tag}", config.from_uri),
+            Some(d) => format!("{} <{}>;tag={tag}", quoted_string(d)?, config.from_uri),
             None => format!("<{}>;tag={tag}", config.from_uri),
         };
         let ring = now + config.ring_timeout;
@@ -190,12 +201,12 @@ impl OutboundCall {
             early: None,
             seen_trying: false,
             seen_ringing: false,
-            responded: Vec::new(),
+            responded: ResponseCache::default(),
             end: None,
         };
         call.timers.set(Timer::RingTimeout, ring);
-        call.send_invite(now);
-        call
+        call.send_invite(now)?;
+        Ok(call)
     }
 
     /// The Call-ID (the demultiplexing key for [`crate::peek`]).
@@ -217,7 +228,7 @@ impl OutboundCall {
             return Ok(());
         }
         match msg {
-            Message::Response(r) => self.on_response(now, r),
+            Message::Response(r) => self.on_response(now, from, r),
             Message::Request(r) => self.on_request(now, from, r),
         }
         Ok(())
@@ -313,20 +324,31 @@ impl OutboundCall {
         }
     }
 
-    fn on_response(&mut self, now: Instant, resp: crate::message::Response) {
+    /// A response counts only with its transaction's branch and from where its request went: the trunk for
+    /// INVITE and CANCEL; for BYE the dialog's peer (its next hop, or the trunk: a peer may answer through
+    /// the address it learned the dialog from, as sipp does).
+    fn on_response(&mut self, now: Instant, from: SocketAddr, resp: crate::message::Response) {
         let Some(cseq) = resp.headers.get("CSeq").and_then(CSeq::parse) else { return };
         let via = resp.headers.get("Via").and_then(Via::parse);
         let branch = via.as_ref().and_then(Via::branch).unwrap_or_default().to_string();
+        let from_trunk = same_addr(from, self.cfg.destination);
         match cseq.method {
-            Method::Invite => self.on_invite_response(now, &branch, cseq.seq, resp),
+            Method::Invite if from_trunk => self.on_invite_response(now, &branch, cseq.seq, resp),
             Method::Cancel
-                if resp.status >= 200 && self.cancel.as_ref().is_some_and(|c| c.branch == branch) =>
+                if resp.status >= 200
+                    && self
+                        .cancel
+                        .as_ref()
+                        .is_some_and(|c| c.branch == branch && same_addr(from, c.destination())) =>
             {
                 if let Some(c) = self.cancel.take() {
                     c.finish(&mut self.timers);
                 }
             }
-            Method::Bye if self.bye.as_ref().is_some_and(|b| b.branch == branch) => {
+            Method::Bye
+                if self.bye.as_ref().is_some_and(|b| b.branch == branch)
+                    && self.dialog.as_ref().is_some_and(|d| d.is_peer(from)) =>
+            {
                 if resp.status < 200 {
                     let tc = self.cfg.timers;
                     if let Some(b) = self.bye.as_mut() {
@@ -348,18 +370,23 @@ impl OutboundCall {
         }
     }
 
+    /// A request with this leg's Call-ID. Only the trunk (before the answer) or the dialog's peer is
+    /// answered at all; only a request with the dialog's tags acts on it (BYE, re-INVITE), others get 481.
     fn on_request(&mut self, now: Instant, from: SocketAddr, req: Request) {
+        let peer = match &self.dialog {
+            Some(dialog) => dialog.is_peer(from),
+            None => same_addr(from, self.cfg.destination),
+        };
         let Some(cseq) = req.headers.get("CSeq").and_then(CSeq::parse) else { return };
-        if let Some((_, _, t)) = self.responded.iter().find(|(s, m, _)| *s == cseq.seq && *m == req.method) {
+        if !peer || req.method == Method::Ack {
+            return;
+        }
+        if let Some(t) = self.responded.get(cseq.seq, &req.method) {
             self.transmits.push_back(t.clone());
             return;
         }
-        let ours = self.from_value.split(";tag=").nth(1).unwrap_or_default();
-        let to_tag_matches =
-            req.headers.get("To").and_then(NameAddr::parse).is_some_and(|n| n.tag() == Some(ours));
-        let in_dialog = to_tag_matches && self.dialog.is_some();
-        let (status, body) = match (&req.method, in_dialog) {
-            (Method::Ack, _) => return,
+        let in_dialog = self.dialog.as_ref().is_some_and(|d| d.matches(&req));
+        let (status, answer) = match (&req.method, in_dialog) {
             (Method::Bye, true) => (200, None),
             (Method::Invite, true) if self.state == State::Confirmed => self.answer_reinvite(&req),
             (Method::Options | Method::Info | Method::Update | Method::Notify, true) => (200, None),
@@ -368,14 +395,21 @@ impl OutboundCall {
             (_, true) => (501, None),
         };
         let mut resp = response_to(&req, status, None, &self.cfg.user_agent);
-        if let Some(body) = body {
+        if let Some((body, _)) = &answer {
             resp.headers.push("Contact", format!("<sip:voicebot@{}>", self.cfg.local_addr));
             resp.headers.push("Content-Type", "application/sdp");
-            resp.body = body.into_bytes();
+            resp.body = body.clone().into_bytes();
         }
-        let t = Transmit { destination: from, payload: resp.to_bytes() };
-        self.responded.push((cseq.seq, req.method.clone(), t.clone()));
+        // A request whose echoed headers cannot be sent back safely is ignored, as if never received.
+        let Ok(payload) = resp.to_bytes() else { return };
+        let t = Transmit { destination: from, payload };
+        if in_dialog {
+            self.responded.put(cseq.seq, req.method.clone(), t.clone());
+        }
         self.transmits.push_back(t);
+        if let Some((_, Some(remote))) = answer {
+            self.events.push_back(CallEvent::MediaUpdated(remote));
+        }
         if req.method == Method::Bye && in_dialog && self.state == State::Confirmed {
             self.finish(CallEnd {
                 outcome: Outcome::Answered,
@@ -386,15 +420,14 @@ impl OutboundCall {
         }
     }
 
-    fn answer_reinvite(&mut self, req: &Request) -> (u16, Option<String>) {
+    /// Our answer to a re-INVITE: the SDP body (an offer of ours when it had none) and the peer's new
+    /// media, if it sent an offer; 488 when its offer is unusable.
+    fn answer_reinvite(&self, req: &Request) -> (u16, Option<(String, Option<RemoteMedia>)>) {
         if req.body.is_empty() {
-            return (200, Some(self.cfg.media.offer()));
+            return (200, Some((self.cfg.media.offer(), None)));
         }
         match self.cfg.media.answer(&req.body) {
-            Ok((body, remote)) => {
-                self.events.push_back(CallEvent::MediaUpdated(remote));
-                (200, Some(body))
-            }
+            Ok((body, remote)) => (200, Some((body, Some(remote)))),
             Err(_) => (488, None),
         }
     }
@@ -403,7 +436,13 @@ impl OutboundCall {
         let Some(dialog) = &self.dialog else { return };
         self.cseq += 1;
         let (req, branch) = dialog.request(Method::Bye, self.cseq);
-        let t = dialog.transmit(&req);
+        let Ok(t) = dialog.transmit(&req) else {
+            // The dialog's own values (checked when its ACK was built) cannot be sent: end without a BYE.
+            let end = CallEnd { outcome: Outcome::Answered, sip_code: 200, reason: EndReason::LocalHangup };
+            self.finish(end);
+            self.terminate();
+            return;
+        };
         let tc = self.cfg.timers;
         let (tx, t) = NonInviteClient::start(now, (Timer::E, Timer::F), branch, t, &mut self.timers, &tc);
         self.bye = Some(tx);

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use voicebot_media::tone::dtmf_sequence;
 use voicebot_media::{Digit, PromptAudio};
-use voicebot_sip::{InboundCall, InboundConfig, InboundEvent, LocalMedia, Method, peek};
+use voicebot_sip::{InboundCall, InboundConfig, InboundError, InboundEvent, LocalMedia, Method, peek};
 
 use super::script::{DtmfMode, Plan};
 use super::{PhoneCallRecord, PhoneCommand, PhoneConfig, Seen};
@@ -305,9 +305,10 @@ fn answer(leg: &mut PLeg, now: Instant, clock: &ClockHandle) {
             leg.press_at = leg.plan.press.as_ref().map(|_| now + leg.plan.press_after);
             leg.hangup_at = leg.plan.hangup_after.map(|d| now + d);
         }
-        Err(_) => {
-            leg.call.reject(now, 488);
-            leg.rejected = Some(488);
+        Err(e) => {
+            let code = if matches!(e, InboundError::Sdp(_)) { 488 } else { 500 };
+            leg.call.reject(now, code);
+            leg.rejected = Some(code);
         }
     }
 }
