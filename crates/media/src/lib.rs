@@ -7,6 +7,8 @@
 //!
 //! Layout:
 //! - [`rtp`]: RFC 3550 packet parse/serialise; [`event`]: RFC 4733 telephone-event payloads.
+//! - [`srtp`]: RFC 3711 SRTP ([`SrtpContext`]) for SDES-keyed calls; a sender or receiver given
+//!   one protects or unprotects every packet it handles.
 //! - [`g711`]: µ-law / A-law ([`Codec`]).
 //! - [`sender`]: [`RtpSender`], the paced outbound stream (prompts, comfort silence, digits).
 //! - [`receiver`]: [`RtpReceiver`], the inbound stream (decoded audio, digits, loss counters).
@@ -61,7 +63,8 @@
 //!   [`PromptAudio`] (an `Arc` of PCM16 or of µ-law bytes), so thousands of calls play one
 //!   buffer without copies, and a call holding its own message holds one byte per sample.
 //! - Errors from `handle_datagram` are per datagram (count or log them); the receiver goes on.
-//! - The `fuzz/` directory holds cargo-fuzz targets for the RTP and RFC 4733 parsers.
+//! - The `fuzz/` directory holds cargo-fuzz targets for the RTP and RFC 4733 parsers and the SRTP
+//!   unprotect path.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -73,6 +76,7 @@ pub mod g711;
 pub mod receiver;
 pub mod rtp;
 pub mod sender;
+pub mod srtp;
 pub mod tone;
 
 pub use amd::{AmdConfig, AmdEvent, MachineDetector};
@@ -87,3 +91,4 @@ pub use rtp::{Extension, RtpError, RtpPacket};
 pub use sender::{
     FRAME_DURATION, FRAME_SAMPLES, PromptAudio, RtpSender, SAMPLE_RATE, SenderConfig, SenderStats,
 };
+pub use srtp::{SrtpContext, SrtpError, SrtpProfile};

@@ -18,6 +18,7 @@ use crate::event::{DEFAULT_EVENT_PAYLOAD_TYPE, EventError, TelephoneEvent};
 use crate::g711::Codec;
 use crate::rtp::{RtpError, RtpPacket};
 use crate::sender::SAMPLE_RATE;
+use crate::srtp::{SrtpContext, SrtpError};
 
 /// Remembered RFC 4733 event timestamps (for de-duplication).
 const EVENT_HISTORY: usize = 16;
@@ -40,6 +41,9 @@ pub enum ReceiveError {
     /// A telephone-event packet with a bad payload.
     #[error(transparent)]
     Event(#[from] EventError),
+    /// An SRTP packet that failed authentication, was replayed or is not SRTP.
+    #[error(transparent)]
+    Srtp(#[from] SrtpError),
 }
 
 /// How an [`RtpReceiver`] interprets payload types.
@@ -142,6 +146,10 @@ pub struct ReceiverStats {
     pub lost: u64,
     /// RFC 3550 interarrival jitter estimate, in milliseconds.
     pub jitter_ms: f64,
+    /// SRTP packets whose authentication tag did not verify (dropped).
+    pub srtp_auth_failures: u64,
+    /// SRTP packets refused as replays: already received, or behind the replay window (dropped).
+    pub srtp_replays: u64,
 }
 
 /// Extended-sequence bookkeeping for one SSRC.
@@ -252,6 +260,10 @@ pub struct RtpReceiver {
     detector: Option<DtmfDetector>,
     events: VecDeque<MediaEvent>,
     stats: ReceiverStats,
+    /// Unprotects every datagram when the call negotiated SRTP.
+    srtp: Option<SrtpContext>,
+    /// Where a datagram is decrypted (reused: no allocation per packet).
+    scratch: Vec<u8>,
 }
 
 impl RtpReceiver {
@@ -265,7 +277,16 @@ impl RtpReceiver {
             audio_ssrc: None,
             events: VecDeque::new(),
             stats: ReceiverStats::default(),
+            srtp: None,
+            scratch: Vec::new(),
         }
+    }
+
+    /// Unprotects every datagram from now on with `srtp` (the call's inbound SRTP context): a
+    /// packet that fails authentication or replays an earlier one is dropped and counted
+    /// ([`ReceiverStats::srtp_auth_failures`], [`ReceiverStats::srtp_replays`]). `None`: plain RTP.
+    pub fn set_srtp(&mut self, srtp: Option<SrtpContext>) {
+        self.srtp = srtp;
     }
 
     /// The SSRC of the latest audio packet (or of any packet, before audio arrives).
@@ -288,6 +309,36 @@ impl RtpReceiver {
     /// Takes one datagram received at `now`. Errors are for logging/counting only; the
     /// receiver stays usable.
     pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) -> Result<(), ReceiveError> {
+        if self.srtp.is_none() {
+            return self.handle_rtp(now, datagram);
+        }
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        buf.extend_from_slice(datagram);
+        let result = self.unprotect(&mut buf).and_then(|len| self.handle_rtp(now, &buf[..len]));
+        self.scratch = buf;
+        result
+    }
+
+    /// SRTP → RTP in place; RTCP (rtcp-mux) is counted as such, failures by kind.
+    fn unprotect(&mut self, buf: &mut [u8]) -> Result<usize, ReceiveError> {
+        if let Err(e @ RtpError::Rtcp(_)) = RtpPacket::parse(buf) {
+            self.stats.rtcp += 1;
+            return Err(e.into());
+        }
+        let Some(srtp) = self.srtp.as_mut() else { return Ok(buf.len()) };
+        srtp.unprotect(buf).map_err(|e| {
+            match e {
+                SrtpError::AuthFailed => self.stats.srtp_auth_failures += 1,
+                SrtpError::Replayed | SrtpError::TooOld => self.stats.srtp_replays += 1,
+                _ => self.stats.malformed += 1,
+            }
+            e.into()
+        })
+    }
+
+    /// One plain RTP datagram.
+    fn handle_rtp(&mut self, now: Instant, datagram: &[u8]) -> Result<(), ReceiveError> {
         let packet = match RtpPacket::parse(datagram) {
             Ok(p) => p,
             Err(e) => {

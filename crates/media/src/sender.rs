@@ -17,6 +17,7 @@ use crate::digit::Digit;
 use crate::event::{DEFAULT_EVENT_PAYLOAD_TYPE, EVENT_LEN, TelephoneEvent};
 use crate::g711::{Codec, linear_to_alaw, linear_to_ulaw, ulaw_to_linear};
 use crate::rtp::FIXED_HEADER_LEN;
+use crate::srtp::{MAX_TAG_LEN, SrtpContext};
 
 /// G.711 / telephone-event clock rate.
 pub const SAMPLE_RATE: u32 = 8000;
@@ -97,6 +98,8 @@ pub struct SenderStats {
     pub late_over_5ms: u64,
     /// Frame slots dropped because the driver was later than `resync_after`.
     pub skipped_frames: u64,
+    /// Packets dropped because SRTP could not protect them (master key lifetime reached).
+    pub srtp_refused: u64,
 }
 
 impl SenderStats {
@@ -191,6 +194,8 @@ pub struct RtpSender {
     digits: VecDeque<(Digit, Duration)>,
     event: Option<ActiveEvent>,
     stats: SenderStats,
+    /// Protects every packet when the call negotiated SRTP.
+    srtp: Option<SrtpContext>,
 }
 
 impl RtpSender {
@@ -207,7 +212,14 @@ impl RtpSender {
             digits: VecDeque::new(),
             event: None,
             stats: SenderStats::default(),
+            srtp: None,
         }
+    }
+
+    /// Protects every packet from now on with `srtp` (the call's outbound SRTP context), or sends
+    /// plain RTP again with `None`.
+    pub fn set_srtp(&mut self, srtp: Option<SrtpContext>) {
+        self.srtp = srtp;
     }
 
     /// The stream's configuration (SSRC, payload types, …).
@@ -284,8 +296,15 @@ impl RtpSender {
             let packet = self.build_frame();
             self.next_frame += FRAME_DURATION;
             self.timestamp = self.timestamp.wrapping_add(FRAME_SAMPLES as u32);
-            if let Some(bytes) = packet {
-                self.record_sent(late, bytes.len());
+            if let Some(mut bytes) = packet {
+                let plain_len = bytes.len();
+                if let Some(srtp) = self.srtp.as_mut()
+                    && srtp.protect(&mut bytes).is_err()
+                {
+                    self.stats.srtp_refused += 1;
+                    continue;
+                }
+                self.record_sent(late, plain_len);
                 return Some(bytes);
             }
         }
@@ -328,7 +347,7 @@ impl RtpSender {
             return Some(packet);
         }
         let codec = self.config.codec;
-        let mut out = Vec::with_capacity(FIXED_HEADER_LEN + FRAME_SAMPLES);
+        let mut out = Vec::with_capacity(FIXED_HEADER_LEN + FRAME_SAMPLES + MAX_TAG_LEN);
         if !self.audio.is_empty() {
             let marker = !self.in_talkspurt;
             self.in_talkspurt = true;
@@ -366,7 +385,7 @@ impl RtpSender {
             self.stats.digits_sent += 1;
         }
         self.stats.event_packets += 1;
-        let mut out = Vec::with_capacity(FIXED_HEADER_LEN + EVENT_LEN);
+        let mut out = Vec::with_capacity(FIXED_HEADER_LEN + EVENT_LEN + MAX_TAG_LEN);
         self.write_header(self.config.event_payload_type, k == 0, timestamp, &mut out);
         out.extend_from_slice(&tone.to_bytes());
         Some(out)
