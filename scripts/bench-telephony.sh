@@ -12,7 +12,8 @@
 # DTMF detector), RTP_SOCKET (part 1 only: "per_call" (default), "shared", or both, e.g. "per_call shared":
 # every mode runs every N; applies to our UAC and the phone), MEDIA_PRIORITY (part 1 only: SCHED_FIFO
 # priority of both media clock threads, 0 = normal; a list runs each, e.g. "0 10"; needs CAP_SYS_NICE),
-# SETUP=0 (skip part 2).
+# SRTP (part 1 only: "off" (default), "mandatory" or "optional", or a list, e.g. "off mandatory": plain RTP
+# and SRTP both ways side by side in one run; the phone takes SRTP when offered), SETUP=0 (skip part 2).
 # Output: one JSON line per measurement, then the machine's load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ CHRT="${CHRT:-0}"
 RTP_SOCKET="${RTP_SOCKET:-per_call}"
 MEDIA_PRIORITY="${MEDIA_PRIORITY:-0}"
 SETUP="${SETUP:-1}"
+SRTP_MODES="${SRTP:-off}"
 TARGET="${CARGO_TARGET_DIR:-target}"
 
 [ "$SETUP" = "0" ] || command -v sipp >/dev/null || { echo "sipp is missing: apt-get install -y sip-tester" >&2; exit 1; }
@@ -48,9 +50,11 @@ echo "# nproc=$(nproc) loadavg before: $(cut -d' ' -f1-3 /proc/loadavg) nice=$NI
 for prio in $MEDIA_PRIORITY; do
   for mode in $RTP_SOCKET; do
     for n in $CONC; do
-      if [ "$prio" = "0" ]; then unset MEDIA_PRIORITY; else export MEDIA_PRIORITY="$prio"; fi
-      RTP_SOCKET="$mode" run timeout 300 "$BIN" concurrent "$n" "$HOLD"
-      echo "# loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
+      for srtp in $SRTP_MODES; do
+        if [ "$prio" = "0" ]; then unset MEDIA_PRIORITY; else export MEDIA_PRIORITY="$prio"; fi
+        SRTP="$srtp" RTP_SOCKET="$mode" run timeout 300 "$BIN" concurrent "$n" "$HOLD"
+        echo "# loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
+      done
     done
   done
 done

@@ -61,3 +61,35 @@ fn sender_receiver_detector_throughput() {
         secs * 1e3
     );
 }
+
+/// SRTP cost per 20 ms G.711 packet (172 octets): protect on the sender, unprotect on the receiver.
+#[test]
+#[ignore = "measurement; prints numbers"]
+fn srtp_protect_unprotect_cost() {
+    use voicebot_media::{SrtpContext, SrtpProfile};
+    let (key, salt) = ([7u8; 16], [9u8; 14]);
+    for profile in [SrtpProfile::AesCm128HmacSha1_80, SrtpProfile::AesCm128HmacSha1_32] {
+        let mut tx = SrtpContext::new(profile, &key, &salt);
+        let mut rx = SrtpContext::new(profile, &key, &salt);
+        let n = 200_000u32;
+        let (mut t_protect, mut t_unprotect) = (Duration::ZERO, Duration::ZERO);
+        for i in 0..n {
+            let mut packet = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0xCA, 0xFE, 0xBA, 0xBE];
+            packet[2..4].copy_from_slice(&(i as u16).to_be_bytes());
+            packet.extend_from_slice(&[0x55; 160]);
+            packet.reserve(10);
+            let t0 = Instant::now();
+            tx.protect(&mut packet).expect("protect");
+            let t1 = Instant::now();
+            rx.unprotect(&mut packet).expect("unprotect");
+            t_protect += t1 - t0;
+            t_unprotect += t1.elapsed();
+        }
+        let per = |t: Duration| t.as_nanos() as f64 / f64::from(n);
+        println!(
+            "{profile:?}: protect {:.0} ns/packet, unprotect {:.0} ns/packet (172-octet RTP)",
+            per(t_protect),
+            per(t_unprotect)
+        );
+    }
+}

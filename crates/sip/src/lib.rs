@@ -64,7 +64,7 @@ pub use header::sip_uri;
 pub use message::{Message, Method, Request, Response, SerialiseError};
 pub use outcome::{CallEnd, EndReason, Outcome};
 pub use parse::{ParseError, parse};
-pub use sdp::{Codec, LocalMedia, RemoteMedia, SdpError};
+pub use sdp::{Codec, LocalMedia, RemoteMedia, SdpError, SrtpPolicy};
 pub use timer::{Timer, TimerConfig};
 pub use transaction::Transmit;
 pub use uac::{CallConfig, CallEvent, OutboundCall};

@@ -14,6 +14,8 @@
 //! | other 3xx–6xx (incl. 401/407 we can't pass)| `Failed`       | raw        | `Rejected`        |
 //! | Timer B (no final response in 64·T1)      | `Failed`        | 408 (synthesized) | `Timeout`  |
 //! | transport error reported by the driver    | `Failed`        | 503 (synthesized) | `TransportError` |
+//! | 2xx without usable SDP (ACK, then BYE)    | `Failed`        | raw (200)  | `BadAnswer`       |
+//! | 2xx without the SRTP our trunk requires   | `Failed`        | raw (200)  | `SrtpRefused`     |
 //! | `hangup()` before answer → CANCEL         | `Cancelled`     | 487 (or raw)| `LocalCancel`    |
 
 /// What happened to a call attempt, as the dialer records it.
@@ -70,6 +72,9 @@ pub enum EndReason {
     TransportError,
     /// The 2xx carried no usable SDP answer; we ACKed and sent BYE.
     BadAnswer,
+    /// The 2xx's SDP answer had no usable `a=crypto` although our SRTP is mandatory (or a crypto
+    /// line that does not match our offer, e.g. an MKI); we ACKed and sent BYE.
+    SrtpRefused,
     /// UAS: the peer cancelled the INVITE.
     Cancelled,
     /// UAS: our 2xx was never ACKed within 64·T1 (Timer H); we sent BYE.

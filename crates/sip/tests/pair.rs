@@ -530,3 +530,82 @@ fn zero_timers_cannot_spin() {
     p.run(Duration::from_secs(5));
     assert!(p.uac.is_terminated(), "Timer B (64 ms here) ended the call");
 }
+
+/// SRTP with SDES, both ends on `optional`: the offer is `RTP/AVP` with one `a=crypto` per suite,
+/// the answer picks the first (tag 1, `_80`), and each side's sending key is the other's receiving key.
+#[test]
+fn srtp_keys_are_exchanged_in_offer_and_answer() {
+    use rand::SeedableRng;
+    use voicebot_sip::sdp::{CryptoSuite, LocalSrtp, SrtpPolicy};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let now = Instant::now();
+    let mut cfg = config();
+    cfg.media.srtp = LocalSrtp::new(SrtpPolicy::Optional, &mut rng);
+    let mut uac = OutboundCall::new(now, cfg);
+    let invite = uac.poll_transmit().expect("invite");
+    let text = String::from_utf8_lossy(&invite.payload).to_string();
+    assert!(text.contains("m=audio 40000 RTP/AVP 0 8 101\r\n"), "{text}");
+    assert!(text.contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"), "{text}");
+    assert!(text.contains("a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:"), "{text}");
+    let mut media = LocalMedia::new(addr("127.0.0.1:41000"));
+    media.srtp = LocalSrtp::new(SrtpPolicy::Optional, &mut rng);
+    let mut uas =
+        InboundCall::new(now, addr(UAC_ADDR), &invite.payload, InboundConfig::new(addr(UAS_ADDR), media))
+            .expect("invite accepted");
+    let theirs = uas.answer(now).expect("answer").srtp.expect("srtp agreed");
+    let ok = std::iter::from_fn(|| uas.poll_transmit()).last().expect("200");
+    assert!(String::from_utf8_lossy(&ok.payload).contains("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"));
+    uac.handle_datagram(now, addr(UAS_ADDR), &ok.payload).expect("200");
+    let ours = std::iter::from_fn(|| uac.poll_event())
+        .find_map(|e| match e {
+            CallEvent::Answered(m) => m.srtp,
+            _ => None,
+        })
+        .expect("answered with srtp");
+    assert_eq!((ours.suite, ours.tag), (CryptoSuite::AesCm128HmacSha1_80, 1));
+    assert_eq!((ours.send_key.clone(), ours.receive_key.clone()), (theirs.receive_key, theirs.send_key));
+}
+
+/// `srtp = "mandatory"` offers `RTP/SAVP`; a UAS without SRTP cannot answer it (the phone sends 488).
+#[test]
+fn mandatory_srtp_offer_is_savp_and_refused_by_a_plain_uas() {
+    use voicebot_sip::sdp::{CryptoError, LocalSrtp, SrtpPolicy};
+    let now = Instant::now();
+    let mut cfg = config();
+    cfg.media.srtp = LocalSrtp::new(SrtpPolicy::Mandatory, &mut rand::thread_rng());
+    let mut uac = OutboundCall::new(now, cfg);
+    let invite = uac.poll_transmit().expect("invite");
+    assert!(String::from_utf8_lossy(&invite.payload).contains("m=audio 40000 RTP/SAVP 0 8 101\r\n"));
+    let plain = InboundConfig::new(addr(UAS_ADDR), LocalMedia::new(addr("127.0.0.1:41000")));
+    let mut uas = InboundCall::new(now, addr(UAC_ADDR), &invite.payload, plain).expect("invite");
+    assert_eq!(uas.answer(now), Err(voicebot_sip::SdpError::Crypto(CryptoError::NotEnabled)));
+}
+
+/// A 2xx whose SDP has no `a=crypto` while our SRTP is mandatory: ACK, BYE, and the call ends
+/// `Failed` / `SrtpRefused`, the reason kept for the log.
+#[test]
+fn answer_without_crypto_ends_a_mandatory_srtp_call() {
+    use voicebot_sip::dialog::response_to;
+    use voicebot_sip::sdp::{CryptoError, LocalSrtp, SrtpPolicy};
+    let now = Instant::now();
+    let mut cfg = config();
+    cfg.media.srtp = LocalSrtp::new(SrtpPolicy::Mandatory, &mut rand::thread_rng());
+    let mut call = OutboundCall::new(now, cfg);
+    let invite = call.poll_transmit().expect("invite");
+    let Ok(Message::Request(req)) = parse(&invite.payload) else { panic!("request") };
+    let mut ok = response_to(&req, 200, Some("abc"), "gw");
+    ok.headers.push("Contact", "<sip:gw@127.0.0.1:5070>");
+    ok.headers.push("Content-Type", "application/sdp");
+    ok.body = b"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 7000 RTP/AVP 0\r\n".to_vec();
+    call.handle_datagram(now, addr(UAS_ADDR), &ok.to_bytes()).expect("200");
+    let sent: Vec<String> =
+        std::iter::from_fn(|| call.poll_transmit()).map(|t| start_line(&t.payload)).collect();
+    assert!(sent[0].starts_with("ACK ") && sent[1].starts_with("BYE "), "{sent:?}");
+    let end = std::iter::from_fn(|| call.poll_event()).find_map(|e| match e {
+        CallEvent::Ended(end) => Some(end),
+        _ => None,
+    });
+    let want = CallEnd { outcome: Outcome::Failed, sip_code: 200, reason: EndReason::SrtpRefused };
+    assert_eq!(end, Some(want));
+    assert_eq!(call.answer_error(), Some(&voicebot_sip::SdpError::Crypto(CryptoError::Missing)));
+}

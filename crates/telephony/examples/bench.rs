@@ -5,7 +5,9 @@
 //!   `hold_secs` counts our media clock's packets and how many left more than 5 ms late (skipped frames
 //!   count as late), plus the process CPU time. Prints one JSON line. `RTP_SOCKET=shared|per_call`
 //!   (default per_call) sets the RTP socket mode of both our UAC and the phone; `MEDIA_PRIORITY=N` runs
-//!   both media clock threads SCHED_FIFO at N (`TelephonyConfig::media_priority`; needs CAP_SYS_NICE).
+//!   both media clock threads SCHED_FIFO at N (`TelephonyConfig::media_priority`; needs CAP_SYS_NICE);
+//!   `SRTP=mandatory|optional` makes every call SRTP both ways (our trunk's policy; the phone takes SRTP
+//!   when offered), `off` (default) plain RTP.
 //! - `bench setup <sipp_uas_addr> <calls> <in_flight>`: places `calls` calls on a sipp UAS with at most
 //!   `in_flight` at once, hangs each up on answer, and reports set-ups per second. Prints one JSON line.
 
@@ -17,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use voicebot_telephony::phone::{self, PhoneConfig, Script};
 use voicebot_telephony::{
-    CallEvent, CallRequest, ClockStats, RtpSocket, Telephony, TelephonyConfig, TrunkConfig, new_call_id,
+    CallEvent, CallRequest, ClockStats, RtpSocket, SrtpPolicy, Telephony, TelephonyConfig, TrunkConfig,
+    new_call_id,
 };
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -60,6 +63,13 @@ async fn concurrent(calls: usize, hold: u64) -> Res<()> {
     pcfg.rtp_socket = rtp_socket;
     let media_priority = std::env::var("MEDIA_PRIORITY").ok().and_then(|v| v.parse().ok());
     pcfg.media_priority = media_priority;
+    let srtp = match std::env::var("SRTP") {
+        Ok(v) => SrtpPolicy::parse(&v).ok_or("SRTP must be off, optional or mandatory")?,
+        Err(_) => SrtpPolicy::Off,
+    };
+    if srtp != SrtpPolicy::Off {
+        pcfg.srtp = SrtpPolicy::Optional;
+    }
     let phone = phone::run(pcfg).await?;
     // BENCH_INBAND=0 turns the in-band DTMF detector off (RFC 4733 digits only).
     let inband_dtmf = std::env::var("BENCH_INBAND").map_or(true, |v| v != "0");
@@ -80,7 +90,8 @@ async fn concurrent(calls: usize, hold: u64) -> Res<()> {
         // Ramp at ~250 call set-ups per second.
         let due = ramp + Duration::from_millis(i as u64 * 4);
         tokio::time::sleep_until(due.into()).await;
-        let trunk = TrunkConfig::new(phone.local_addr(), "+2341000000000");
+        let mut trunk = TrunkConfig::new(phone.local_addr(), "+2341000000000");
+        trunk.srtp = srtp;
         let mut call = tel.place_call(CallRequest::new(new_call_id(), "+2348000000001", trunk)).await?;
         let (prompt, answered, failed) = (prompt.clone(), answered.clone(), failed.clone());
         tokio::spawn(async move {
@@ -120,6 +131,8 @@ async fn concurrent(calls: usize, hold: u64) -> Res<()> {
     let (p_sent, p_late, p_pct) = window(theirs0, theirs1);
     let line = serde_json::json!({
         "mode": "concurrent", "media_priority": media_priority, "rtp_socket": if rtp_socket == RtpSocket::Shared { "shared" } else { "per_call" },
+        "srtp": format!("{srtp:?}").to_lowercase(),
+        "srtp_auth_failures": ours1.srtp_auth_failures + theirs1.srtp_auth_failures,
         "calls": calls, "answered": answered.load(Ordering::Relaxed),
         "ended_early": ended_early, "ramp_s": (ramp_secs * 10.0).round() / 10.0, "window_s": secs.round(),
         "our_pps": (sent as f64 / secs).round(), "our_late_gt5ms": late, "our_late_pct": (pct * 1000.0).round() / 1000.0,

@@ -76,6 +76,10 @@ pub struct MediaSummary {
     pub lost: u64,
     /// Digits detected.
     pub digits: u64,
+    /// SRTP packets that failed authentication (dropped).
+    pub srtp_auth_failures: u64,
+    /// SRTP packets refused as replays (dropped).
+    pub srtp_replays: u64,
 }
 
 impl From<&voicebot_media::ReceiverStats> for MediaSummary {
@@ -85,6 +89,8 @@ impl From<&voicebot_media::ReceiverStats> for MediaSummary {
             audio_frames: s.audio_frames,
             lost: s.lost,
             digits: s.digits,
+            srtp_auth_failures: s.srtp_auth_failures,
+            srtp_replays: s.srtp_replays,
         }
     }
 }

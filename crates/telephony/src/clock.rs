@@ -31,12 +31,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 use voicebot_media::{
-    Digit, DigitSource, MediaEvent, PromptAudio, ReceiverConfig, ReceiverStats, RtpReceiver, RtpSender,
-    SenderConfig,
+    Digit, DigitSource, MediaEvent, PromptAudio, ReceiveError, ReceiverConfig, ReceiverStats, RtpReceiver,
+    RtpSender, SenderConfig, SrtpContext, SrtpError,
 };
 
 use crate::call::CallEvent;
 use crate::rtp::{SharedRtp, is_from_peer};
+use crate::srtp::CallSrtp;
 
 /// Slots per 20 ms frame period (1 ms each).
 pub const SLOTS: usize = 20;
@@ -75,16 +76,18 @@ pub(crate) enum ClockCommand {
     /// socket, from the peer named by `Start`.
     Open { id: StreamId, socket: Option<UdpSocket>, recv: RecvSetup },
     /// Start sending towards `peer` (plays anything queued before). On the shared socket, receive what
-    /// `peer` sends (with `peer_ssrc`, when its SDP announced one).
+    /// `peer` sends (with `peer_ssrc`, when its SDP announced one). With `srtp`, both directions are
+    /// SRTP from now on.
     Start {
         id: StreamId,
         peer: SocketAddr,
         peer_ssrc: Option<u32>,
         config: SenderConfig,
         notify: Option<UnboundedSender<CallEvent>>,
+        srtp: Option<Box<CallSrtp>>,
     },
-    /// The peer's media address changed (re-INVITE).
-    Retarget { id: StreamId, peer: SocketAddr, peer_ssrc: Option<u32> },
+    /// The peer's media address changed (re-INVITE); `receive`: its new SRTP key, if it changed.
+    Retarget { id: StreamId, peer: SocketAddr, peer_ssrc: Option<u32>, receive: Option<Box<SrtpContext>> },
     /// Queue prompt audio (8 kHz).
     Play { id: StreamId, audio: PromptAudio },
     /// Drop queued audio (barge-in).
@@ -116,6 +119,10 @@ pub struct ClockStats {
     /// names (or not with the SSRC it announced), or before the answer — forged key presses included.
     /// Both socket modes count here.
     pub unknown_source_dropped: u64,
+    /// SRTP packets whose authentication tag did not verify (dropped).
+    pub srtp_auth_failures: u64,
+    /// SRTP packets refused as replays or as older than the replay window (dropped).
+    pub srtp_replays_dropped: u64,
 }
 
 #[derive(Default)]
@@ -128,6 +135,8 @@ struct SharedStats {
     send_errors: AtomicU64,
     packets_received: AtomicU64,
     unknown_source_dropped: AtomicU64,
+    srtp_auth_failures: AtomicU64,
+    srtp_replays_dropped: AtomicU64,
 }
 
 /// A cloneable handle on the clock thread; the thread ends when every handle is dropped.
@@ -182,6 +191,8 @@ impl ClockHandle {
             send_errors: s.send_errors.load(Ordering::Relaxed),
             packets_received: s.packets_received.load(Ordering::Relaxed),
             unknown_source_dropped: s.unknown_source_dropped.load(Ordering::Relaxed),
+            srtp_auth_failures: s.srtp_auth_failures.load(Ordering::Relaxed),
+            srtp_replays_dropped: s.srtp_replays_dropped.load(Ordering::Relaxed),
         }
     }
 }
@@ -218,6 +229,8 @@ struct Tally {
     errors: u64,
     received: u64,
     unknown: u64,
+    auth_failures: u64,
+    replays: u64,
     late_max: Duration,
 }
 
@@ -283,8 +296,8 @@ impl Clock {
     fn command(&mut self, cmd: ClockCommand) {
         match cmd {
             ClockCommand::Open { id, socket, recv } => self.open(id, socket, recv),
-            ClockCommand::Start { id, peer, peer_ssrc, config, notify } => {
-                self.start(id, (peer, peer_ssrc), config, notify)
+            ClockCommand::Start { id, peer, peer_ssrc, config, notify, srtp } => {
+                self.start(id, (peer, peer_ssrc), config, notify, srtp)
             }
             ClockCommand::Close { id, reply } => {
                 let received = self.close(id);
@@ -292,8 +305,11 @@ impl Clock {
                     let _ = reply.send(received);
                 }
             }
-            ClockCommand::Retarget { id, peer, peer_ssrc } => {
+            ClockCommand::Retarget { id, peer, peer_ssrc, receive } => {
                 let Some(stream) = self.streams.get_mut(&id) else { return };
+                if let Some(receive) = receive {
+                    stream.receiver.set_srtp(Some(*receive));
+                }
                 let on_shared = stream.socket.is_none();
                 if let Some(s) = stream.sending.as_mut() {
                     if let Some(shared) = self.shared.as_mut().filter(|_| on_shared) {
@@ -368,6 +384,7 @@ impl Clock {
         (peer, peer_ssrc): (SocketAddr, Option<u32>),
         config: SenderConfig,
         notify: Option<UnboundedSender<CallEvent>>,
+        srtp: Option<Box<CallSrtp>>,
     ) {
         let Some(stream) = self.streams.get_mut(&id) else { return };
         // First frame: the next instant of the stream's slot at least one slot ahead of the clock.
@@ -380,7 +397,12 @@ impl Clock {
             }
             shared.route(peer, peer_ssrc, id);
         }
-        let sender = RtpSender::new(config, start);
+        let mut sender = RtpSender::new(config, start);
+        if let Some(srtp) = srtp {
+            let CallSrtp { send, receive } = *srtp;
+            sender.set_srtp(Some(send));
+            stream.receiver.set_srtp(Some(receive));
+        }
         stream.sending = Some(Sending { sender, peer, peer_ssrc, playing: false, notify });
         for cmd in std::mem::take(&mut stream.pending) {
             self.apply(cmd);
@@ -424,7 +446,7 @@ impl Clock {
             let streams = &mut self.streams;
             let drained = shared.drain(|id, datagram| {
                 if let Some(s) = streams.get_mut(&id) {
-                    hear(s, now, datagram);
+                    hear(s, now, datagram, &mut tally);
                 }
             });
             tally.received += drained.routed;
@@ -437,6 +459,8 @@ impl Clock {
         st.send_errors.fetch_add(tally.errors, Ordering::Relaxed);
         st.packets_received.fetch_add(tally.received, Ordering::Relaxed);
         st.unknown_source_dropped.fetch_add(tally.unknown, Ordering::Relaxed);
+        st.srtp_auth_failures.fetch_add(tally.auth_failures, Ordering::Relaxed);
+        st.srtp_replays_dropped.fetch_add(tally.replays, Ordering::Relaxed);
         st.late_max_us.fetch_max(tally.late_max.as_micros() as u64, Ordering::Relaxed);
     }
 }
@@ -513,7 +537,7 @@ fn receive_all(s: &mut Stream, now: Instant, buf: &mut [u8], tally: &mut Tally) 
             continue;
         }
         tally.received += 1;
-        hear(s, now, datagram);
+        hear(s, now, datagram, tally);
         wanted -= 1;
         if wanted == 0 {
             return;
@@ -521,10 +545,15 @@ fn receive_all(s: &mut Stream, now: Instant, buf: &mut [u8], tally: &mut Tally) 
     }
 }
 
-/// One datagram for the stream: decoded, digits reported, audio kept while recording.
-fn hear(s: &mut Stream, now: Instant, datagram: &[u8]) {
-    // Errors are per datagram (malformed, RTCP) and counted by the receiver.
-    let _ = s.receiver.handle_datagram(now, datagram);
+/// One datagram for the stream: decoded, digits reported, audio kept while recording; SRTP
+/// authentication failures and replays counted in `tally`.
+fn hear(s: &mut Stream, now: Instant, datagram: &[u8], tally: &mut Tally) {
+    // Errors are per datagram (malformed, RTCP, SRTP) and counted by the receiver too.
+    match s.receiver.handle_datagram(now, datagram) {
+        Err(ReceiveError::Srtp(SrtpError::AuthFailed)) => tally.auth_failures += 1,
+        Err(ReceiveError::Srtp(SrtpError::Replayed | SrtpError::TooOld)) => tally.replays += 1,
+        _ => {}
+    }
     while let Some(ev) = s.receiver.poll_event() {
         match ev {
             MediaEvent::Digit { digit, source } => {
@@ -571,7 +600,14 @@ mod tests {
         let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
         let peer_addr = peer.local_addr().expect("addr");
         let config = SenderConfig::new(Codec::Pcmu);
-        clock.send(ClockCommand::Start { id: 1, peer: peer_addr, peer_ssrc: None, config, notify: Some(tx) });
+        clock.send(ClockCommand::Start {
+            id: 1,
+            peer: peer_addr,
+            peer_ssrc: None,
+            config,
+            notify: Some(tx),
+            srtp: None,
+        });
 
         let started = Instant::now();
         let mut buf = [0u8; 2048];
@@ -620,7 +656,14 @@ mod tests {
         let recv = RecvSetup { inband_dtmf: false, record_limit: 0, on_digit: Some(on_digit) };
         clock.send(ClockCommand::Open { id: 7, socket: None, recv });
         let config = SenderConfig::new(Codec::Pcmu);
-        clock.send(ClockCommand::Start { id: 7, peer: peer_addr, peer_ssrc: None, config, notify: None });
+        clock.send(ClockCommand::Start {
+            id: 7,
+            peer: peer_addr,
+            peer_ssrc: None,
+            config,
+            notify: None,
+            srtp: None,
+        });
 
         let mut buf = [0u8; 2048];
         let (_, from) = peer.recv_from(&mut buf).expect("a frame from the shared socket");

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use voicebot_sip::{Codec, TimerConfig};
+use voicebot_sip::{Codec, SrtpPolicy, TimerConfig};
 
 use crate::error::TelephonyError;
 
@@ -106,10 +106,12 @@ pub struct TrunkConfig {
     pub codecs: Vec<Codec>,
     /// CANCEL after this long without a final response.
     pub ring_timeout: Duration,
+    /// SRTP (SDES): off, optional (best effort) or mandatory.
+    pub srtp: SrtpPolicy,
 }
 
 impl TrunkConfig {
-    /// A trunk at `addr` without credentials, offering PCMU then PCMA, 30 s ring timeout.
+    /// A trunk at `addr` without credentials, offering PCMU then PCMA, 30 s ring timeout, no SRTP.
     pub fn new(addr: SocketAddr, caller_id: impl Into<String>) -> Self {
         TrunkConfig {
             addr,
@@ -119,6 +121,7 @@ impl TrunkConfig {
             caller_id: caller_id.into(),
             codecs: vec![Codec::Pcmu, Codec::Pcma],
             ring_timeout: Duration::from_secs(30),
+            srtp: SrtpPolicy::Off,
         }
     }
 

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use voicebot_media::SenderConfig;
+use voicebot_sip::sdp::NegotiatedSrtp;
 use voicebot_sip::{CallConfig, Credentials, LocalMedia, OutboundCall, RemoteMedia, peek};
 
 use crate::call::{CallEvent, CallHandle, MediaSummary};
@@ -24,6 +25,7 @@ use crate::clock::{ClockCommand, ClockHandle, ClockStats, RecvSetup, StreamId};
 use crate::config::{CallRequest, TelephonyConfig};
 use crate::error::TelephonyError;
 use crate::rtp::CallRtp;
+use crate::srtp::CallSrtp;
 
 /// Requests from handles to the SIP task.
 #[derive(Debug)]
@@ -145,6 +147,8 @@ struct Leg {
     ended: bool,
     /// The SSRC our SDP announced (shared RTP socket), which our sender must use.
     ssrc: Option<u32>,
+    /// The SRTP the answer agreed on (to tell a re-INVITE's new key from the same one).
+    srtp: Option<NegotiatedSrtp>,
     /// The deadline currently in the heap for this leg.
     armed: Option<Instant>,
 }
@@ -270,7 +274,7 @@ impl Endpoint {
         });
         let recv = RecvSetup { inband_dtmf: self.cfg.inband_dtmf, record_limit: 0, on_digit: Some(on_digit) };
         self.clock.send(ClockCommand::Open { id: stream, socket: rtp, recv });
-        let leg = Leg { call, stream, events, ended: false, ssrc, armed: None };
+        let leg = Leg { call, stream, events, ended: false, ssrc, srtp: None, armed: None };
         self.legs.insert(req.call_id, leg);
         self.active.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -283,6 +287,7 @@ impl Endpoint {
         let host = trunk.uri_host();
         media.ssrc = self.rtp.announced_ssrc();
         media.codecs = trunk.codecs.clone();
+        media.srtp = crate::srtp::local(trunk.srtp);
         media.session_id = rand::random::<u32>().into();
         let to = voicebot_sip::sip_uri(&req.number, &host)?;
         let from = voicebot_sip::sip_uri(&trunk.caller_id, &host)?;
@@ -365,15 +370,32 @@ fn on_leg_event(leg: &mut Leg, ev: voicebot_sip::CallEvent, clock: &ClockHandle,
             let config = sender_config(&remote, leg.ssrc);
             let notify = Some(leg.events.clone());
             let (peer, peer_ssrc) = (remote.rtp_addr, remote.ssrc);
-            clock.send(ClockCommand::Start { id: leg.stream, peer, peer_ssrc, config, notify });
+            let srtp = remote.srtp.as_ref().map(CallSrtp::new);
+            leg.srtp = remote.srtp;
+            clock.send(ClockCommand::Start { id: leg.stream, peer, peer_ssrc, config, notify, srtp });
             let _ = leg.events.send(CallEvent::Answered { at: SystemTime::now() });
         }
-        Sip::MediaUpdated(remote) => clock.send(ClockCommand::Retarget {
-            id: leg.stream,
-            peer: remote.rtp_addr,
-            peer_ssrc: remote.ssrc,
-        }),
+        Sip::MediaUpdated(remote) => {
+            let rekeyed = remote.srtp.as_ref().filter(|new| {
+                leg.srtp
+                    .as_ref()
+                    .is_none_or(|old| old.receive_key != new.receive_key || old.suite != new.suite)
+            });
+            let receive = rekeyed.map(|new| Box::new(crate::srtp::receiving(new)));
+            if receive.is_some() {
+                leg.srtp = remote.srtp.clone();
+            }
+            clock.send(ClockCommand::Retarget {
+                id: leg.stream,
+                peer: remote.rtp_addr,
+                peer_ssrc: remote.ssrc,
+                receive,
+            })
+        }
         Sip::Ended(end) if !leg.ended => {
+            if let Some(e) = leg.call.answer_error() {
+                tracing::warn!(error = %e, reason = ?end.reason, "call ended: the answer's SDP was refused");
+            }
             leg.ended = true;
             active.fetch_sub(1, Ordering::Relaxed);
             // Close the stream; `Ended` (the last event) carries what it received.

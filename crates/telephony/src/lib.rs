@@ -12,6 +12,9 @@
 //! - [`rtp`]: one non-blocking RTP socket per call, from a configurable port range; or, with
 //!   [`RtpSocket::Shared`], one socket for all calls, written with `sendmmsg`, read with `recvmmsg` and
 //!   demultiplexed by the peer's address.
+//! - SRTP ([`TrunkConfig::srtp`], [`SrtpPolicy`]): keys offered and agreed in the SDP (`voicebot-sip`),
+//!   packets protected and unprotected by the media engines on the clock, in both socket modes;
+//!   authentication failures and replays are dropped and counted ([`ClockStats`], [`MediaSummary`]).
 //! - [`CallHandle`] ([`call`]): what the dialer holds per call — [`CallEvent`]s out, `play` /
 //!   `stop_playback` / `hangup` in.
 //! - [`phone`]: the virtual phone (SIP UAS) driven by the CONTRACT §8 script, recording WAVs.
@@ -51,6 +54,7 @@ pub mod endpoint;
 pub mod error;
 pub mod phone;
 pub mod rtp;
+mod srtp;
 pub mod wav;
 
 pub use call::{CallControl, CallEvent, CallHandle, DigitSource, MediaSummary};
@@ -59,4 +63,4 @@ pub use config::{CallRequest, RtpSocket, TelephonyConfig, TrunkConfig, new_call_
 pub use endpoint::Telephony;
 pub use error::TelephonyError;
 pub use voicebot_media::{Digit, PromptAudio};
-pub use voicebot_sip::{Codec, EndReason, Outcome, TimerConfig};
+pub use voicebot_sip::{Codec, EndReason, Outcome, SrtpPolicy, TimerConfig};

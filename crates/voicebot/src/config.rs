@@ -141,6 +141,11 @@ pub struct TrunkSection {
     /// CANCEL after this long ringing.
     #[serde(default = "default_ring_timeout")]
     pub ring_timeout_seconds: u64,
+    /// SRTP with SDES keys: `"off"` (default), `"optional"` (offer `RTP/AVP` with `a=crypto`, plain
+    /// RTP if the answer has none) or `"mandatory"` (offer `RTP/SAVP`; no crypto in the answer ends the
+    /// call).
+    #[serde(default = "default_srtp")]
+    pub srtp: String,
 }
 
 fn default_caller_id() -> String {
@@ -161,6 +166,9 @@ fn default_codecs() -> Vec<String> {
 fn default_ring_timeout() -> u64 {
     30
 }
+fn default_srtp() -> String {
+    "off".into()
+}
 
 impl TrunkSection {
     /// The telephony crate's view of the trunk (resolves the host).
@@ -175,6 +183,12 @@ impl TrunkSection {
         trunk.username = self.username.clone();
         trunk.password = self.password.clone();
         trunk.ring_timeout = std::time::Duration::from_secs(self.ring_timeout_seconds);
+        trunk.srtp = voicebot_telephony::SrtpPolicy::parse(&self.srtp).with_context(|| {
+            format!(
+                "trunk {}: srtp must be \"off\", \"optional\" or \"mandatory\", not {:?}",
+                self.name, self.srtp
+            )
+        })?;
         trunk.codecs = self
             .codecs
             .iter()
@@ -378,6 +392,22 @@ mod tests {
         let bad: Config = toml::from_str("[sip]\nrtp_socket = \"one\"\n").expect("parses");
         let err = bad.telephony().expect_err("refused").to_string();
         assert!(err.contains("rtp_socket"), "{err}");
+    }
+
+    #[test]
+    fn trunk_srtp_policy() {
+        let trunk = |extra: &str| {
+            let c: Config =
+                toml::from_str(&format!("[[trunks]]\nname = \"t\"\nuri = \"sip:127.0.0.1:5060\"\n{extra}"))
+                    .expect("parses");
+            c.trunks[0].telephony()
+        };
+        use voicebot_telephony::SrtpPolicy;
+        assert_eq!(trunk("").expect("default").srtp, SrtpPolicy::Off);
+        assert_eq!(trunk("srtp = \"optional\"").expect("valid").srtp, SrtpPolicy::Optional);
+        assert_eq!(trunk("srtp = \"Mandatory\"").expect("valid").srtp, SrtpPolicy::Mandatory);
+        let err = trunk("srtp = \"yes\"").expect_err("refused").to_string();
+        assert!(err.contains("srtp must be"), "{err}");
     }
 
     #[test]

@@ -71,6 +71,7 @@ fn demo_config(dir: &std::path::Path, listen: SocketAddr, phone: SocketAddr) -> 
         max_concurrent: 10,
         codecs: vec!["PCMU".into()],
         ring_timeout_seconds: 8,
+        srtp: "off".into(),
     }];
     config
 }

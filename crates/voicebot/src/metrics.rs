@@ -62,6 +62,11 @@ fn describe() {
         "voicebot_rtp_foreign_packets_dropped_total",
         "RTP datagrams dropped because they did not come from the call's peer (its SDP address and SSRC)"
     );
+    describe_counter!(
+        "voicebot_srtp_auth_failures_total",
+        "Received SRTP packets that failed authentication"
+    );
+    describe_counter!("voicebot_srtp_replays_dropped_total", "Received SRTP packets dropped as replays");
     describe_counter!("voicebot_tts_renders_total", "Sentences rendered by a TTS engine");
     describe_counter!("voicebot_tts_cache_hits_total", "Sentences served from the render cache");
     describe_counter!("voicebot_http_requests_total", "API requests, by route and status");
@@ -92,6 +97,8 @@ async fn scrape(State(s): State<Sources>) -> Response {
             .absolute(media.late_over_5ms + media.skipped_frames);
         metrics::counter!("voicebot_rtp_foreign_packets_dropped_total")
             .absolute(media.unknown_source_dropped);
+        metrics::counter!("voicebot_srtp_auth_failures_total").absolute(media.srtp_auth_failures);
+        metrics::counter!("voicebot_srtp_replays_dropped_total").absolute(media.srtp_replays_dropped);
     }
     if let Some(r) = &s.renderer {
         let tts = r.stats();

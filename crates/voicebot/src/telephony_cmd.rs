@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use voicebot_telephony::RtpSocket;
 use voicebot_telephony::phone::{PhoneConfig, Script};
+use voicebot_telephony::{RtpSocket, SrtpPolicy};
 
 use crate::config::Config;
 
@@ -29,6 +29,13 @@ pub struct PhoneArgs {
     /// Run the phone's media clock SCHED_FIFO at this priority (1–99; needs CAP_SYS_NICE).
     #[arg(long)]
     pub media_priority: Option<u8>,
+    /// SRTP: `off`, `optional` (take it when offered) or `mandatory` (488 without it).
+    #[arg(long, default_value = "off", value_parser = parse_srtp)]
+    pub srtp: SrtpPolicy,
+}
+
+fn parse_srtp(s: &str) -> Result<SrtpPolicy, String> {
+    SrtpPolicy::parse(s).ok_or_else(|| format!("{s:?}: expected off, optional or mandatory"))
 }
 
 fn parse_rtp_socket(s: &str) -> Result<RtpSocket, String> {
@@ -46,6 +53,10 @@ pub struct DialArgs {
     /// An 8 kHz 16-bit mono WAV to play after the answer.
     #[arg(long)]
     pub wav: Option<PathBuf>,
+    /// SRTP for a `sip:host:port` trunk (`off`, `optional`, `mandatory`); a configured trunk uses its
+    /// own `srtp` key.
+    #[arg(long, default_value = "off")]
+    pub srtp: String,
 }
 
 pub fn load_script(path: Option<&std::path::Path>) -> anyhow::Result<Script> {
@@ -64,6 +75,7 @@ pub async fn phone(args: PhoneArgs) -> anyhow::Result<()> {
     config.record_dir = args.record_dir;
     config.rtp_socket = args.rtp_socket;
     config.media_priority = args.media_priority;
+    config.srtp = args.srtp;
     let phone = voicebot_telephony::phone::run(config).await?;
     tracing::info!(addr = %phone.local_addr(), "virtual phone listening");
     tokio::signal::ctrl_c().await?;
@@ -85,6 +97,7 @@ pub async fn dial(config: &Config, args: DialArgs) -> anyhow::Result<()> {
             max_concurrent: 1,
             codecs: vec!["PCMU".into(), "PCMA".into()],
             ring_timeout_seconds: 30,
+            srtp: args.srtp.clone(),
         },
         None => anyhow::bail!("no trunk named {} in the config (or give sip:host:port)", args.trunk),
     };

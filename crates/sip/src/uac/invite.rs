@@ -12,7 +12,7 @@ use crate::digest::{Challenge, DigestRequest, authorization};
 use crate::header::NameAddr;
 use crate::message::{Method, Request, Response, SerialiseError};
 use crate::outcome::{CallEnd, EndReason, Outcome};
-use crate::sdp::{RemoteMedia, SdpError, parse_remote};
+use crate::sdp::{RemoteMedia, SdpError};
 use crate::timer::Timer;
 use crate::transaction::{NonInviteClient, Transmit, new_branch, random_token, via_value};
 
@@ -164,7 +164,7 @@ impl OutboundCall {
         }
         if !resp.body.is_empty()
             && self.early.is_none()
-            && let Ok(media) = parse_remote(&resp.body)
+            && let Ok(media) = self.cfg.media.accept_answer(&resp.body)
         {
             self.early = Some(media.clone());
             self.events.push_back(CallEvent::EarlyMedia(media));
@@ -224,16 +224,19 @@ impl OutboundCall {
             return;
         }
         let media = match resp.body.is_empty() {
-            false => parse_remote(&resp.body),
+            false => self.cfg.media.accept_answer(&resp.body),
             true => self.early.clone().ok_or(SdpError::NoAudio),
         };
         match media {
             Ok(media) => self.events.push_back(CallEvent::Answered(media)),
-            Err(_) => {
+            Err(e) => {
                 self.send_bye(now);
-                let end =
-                    CallEnd { outcome: Outcome::Failed, sip_code: resp.status, reason: EndReason::BadAnswer };
-                self.finish(end);
+                let reason = match e {
+                    SdpError::Crypto(_) => EndReason::SrtpRefused,
+                    _ => EndReason::BadAnswer,
+                };
+                self.answer_error = Some(e);
+                self.finish(CallEnd { outcome: Outcome::Failed, sip_code: resp.status, reason });
             }
         }
     }
@@ -300,6 +303,11 @@ impl OutboundCall {
     /// The media the peer described in a provisional response, if any.
     pub fn early_media(&self) -> Option<&RemoteMedia> {
         self.early.as_ref()
+    }
+
+    /// Why the 2xx's SDP answer was refused (the call then ended `BadAnswer` or `SrtpRefused`).
+    pub fn answer_error(&self) -> Option<&SdpError> {
+        self.answer_error.as_ref()
     }
 }
 

@@ -26,7 +26,7 @@ use crate::header::{CSeq, Via, quoted_string};
 use crate::message::{Message, Method, Request, SerialiseError, is_uri_text};
 use crate::outcome::{CallEnd, EndReason, Outcome};
 use crate::parse::{ParseError, parse};
-use crate::sdp::{LocalMedia, RemoteMedia};
+use crate::sdp::{LocalMedia, RemoteMedia, SdpError};
 use crate::timer::{Timer, TimerConfig, TimerTable};
 use crate::transaction::{NonInviteClient, ResponseCache, Transmit, random_token};
 
@@ -153,6 +153,8 @@ pub struct OutboundCall {
     cancel_reason: Option<EndReason>,
     bye: Option<NonInviteClient>,
     early: Option<RemoteMedia>,
+    /// Why the answer's SDP was refused, if it was.
+    answer_error: Option<SdpError>,
     seen_trying: bool,
     seen_ringing: bool,
     /// Responses we sent to in-dialog requests, to answer their retransmissions.
@@ -199,6 +201,7 @@ impl OutboundCall {
             cancel_reason: None,
             bye: None,
             early: None,
+            answer_error: None,
             seen_trying: false,
             seen_ringing: false,
             responded: ResponseCache::default(),

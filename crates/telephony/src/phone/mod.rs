@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
-use voicebot_sip::TimerConfig;
+use voicebot_sip::{SrtpPolicy, TimerConfig};
 
 pub use script::{Behaviour, DtmfMode, Plan, Script};
 
@@ -47,6 +47,9 @@ pub struct PhoneConfig {
     pub rtp_socket: RtpSocket,
     /// SCHED_FIFO priority of the phone's media clock (see `TelephonyConfig::media_priority`).
     pub media_priority: Option<u8>,
+    /// SRTP: `Off` answers plain RTP (and refuses `RTP/SAVP` with 488), `Optional` takes SRTP when
+    /// offered, `Mandatory` refuses offers without a usable `a=crypto` (488).
+    pub srtp: SrtpPolicy,
 }
 
 impl PhoneConfig {
@@ -61,6 +64,7 @@ impl PhoneConfig {
             timers: TimerConfig::default(),
             rtp_socket: RtpSocket::PerCall,
             media_priority: None,
+            srtp: SrtpPolicy::Off,
         }
     }
 }
@@ -90,6 +94,10 @@ pub struct PhoneCallRecord {
     pub rtp_packets: u64,
     /// Milliseconds of audio recorded.
     pub heard_ms: u64,
+    /// The SRTP suite the call used (`AES_CM_128_HMAC_SHA1_80`, …); `None`: plain RTP.
+    pub srtp: Option<String>,
+    /// Received SRTP packets that failed authentication (dropped).
+    pub srtp_auth_failures: u64,
 }
 
 pub(crate) enum PhoneCommand {

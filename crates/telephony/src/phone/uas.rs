@@ -21,6 +21,7 @@ use super::{PhoneCallRecord, PhoneCommand, PhoneConfig, Seen};
 use crate::clock::{ClockCommand, ClockHandle, RecvSetup, StreamId};
 use crate::endpoint::sender_config;
 use crate::rtp::CallRtp;
+use crate::srtp::CallSrtp;
 
 /// Key presses: tone length, pause and level.
 const PRESS_ON: Duration = Duration::from_millis(160);
@@ -34,6 +35,8 @@ struct PLeg {
     stream: StreamId,
     /// The SSRC our SDP announced (shared RTP socket), which our sender must use.
     ssrc: Option<u32>,
+    /// The SRTP suite the call agreed on, if any.
+    srtp: Option<&'static str>,
     answered: bool,
     rejected: Option<u16>,
     pressed: String,
@@ -181,6 +184,7 @@ impl Phone {
         let mut media = LocalMedia::new(rtp_addr);
         media.ssrc = self.rtp.announced_ssrc();
         let ssrc = media.ssrc;
+        media.srtp = crate::srtp::local(self.cfg.srtp);
         let mut icfg = InboundConfig::new(self.local, media);
         icfg.timers = self.cfg.timers;
         let Ok(mut call) = InboundCall::new(now, from, datagram, icfg) else { return };
@@ -198,6 +202,7 @@ impl Phone {
             plan,
             stream,
             ssrc,
+            srtp: None,
             answered: false,
             rejected: None,
             pressed: String::new(),
@@ -301,7 +306,9 @@ fn answer(leg: &mut PLeg, now: Instant, clock: &ClockHandle) {
             leg.answered = true;
             let config = sender_config(&remote, leg.ssrc);
             let (peer, peer_ssrc) = (remote.rtp_addr, remote.ssrc);
-            clock.send(ClockCommand::Start { id: leg.stream, peer, peer_ssrc, config, notify: None });
+            let srtp = remote.srtp.as_ref().map(CallSrtp::new);
+            leg.srtp = remote.srtp.map(|s| s.suite.name());
+            clock.send(ClockCommand::Start { id: leg.stream, peer, peer_ssrc, config, notify: None, srtp });
             leg.press_at = leg.plan.press.as_ref().map(|_| now + leg.plan.press_after);
             leg.hangup_at = leg.plan.hangup_after.map(|d| now + d);
         }
@@ -351,6 +358,8 @@ impl Finished {
             end_reason,
             rtp_packets: 0,
             heard_ms: 0,
+            srtp: leg.srtp.map(str::to_string),
+            srtp_auth_failures: 0,
         };
         Finished { record, stream: leg.stream, clock }
     }
@@ -364,6 +373,7 @@ impl Finished {
         let heard = self.clock.close(self.stream).await;
         self.record.rtp_packets = heard.stats.packets_received;
         self.record.heard_ms = heard.pcm.len() as u64 / 8;
+        self.record.srtp_auth_failures = heard.stats.srtp_auth_failures;
         if let Some(dir) = dir.filter(|_| self.record.answered) {
             let path = dir.join(format!("{}.wav", file_name(&self.record.call_id)));
             let p = path.clone();

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod baresip;
 pub mod sipp;
 
 use std::f32::consts::TAU;

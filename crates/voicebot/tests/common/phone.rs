@@ -16,12 +16,18 @@ pub struct Phone {
 
 impl Phone {
     pub fn start(script: Value) -> Phone {
+        Phone::start_with(script, |_| {})
+    }
+
+    /// [`Phone::start`] with more settings (SRTP, socket mode, …) made by `tweak`.
+    pub fn start_with(script: Value, tweak: impl FnOnce(&mut PhoneConfig)) -> Phone {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let record_dir = tempfile::tempdir().unwrap();
         let mut config = PhoneConfig::new("127.0.0.1:0".parse().unwrap());
         config.script = Script::from_json(&script.to_string()).unwrap();
         config.record_dir = Some(record_dir.path().to_path_buf());
         config.log_stdout = false;
+        tweak(&mut config);
         let handle = rt.block_on(voicebot_telephony::phone::run(config)).expect("phone");
         Phone { rt, handle, record_dir }
     }

@@ -1,11 +1,22 @@
 //! SDP offer/answer (RFC 4566 / RFC 3264) for one audio stream.
 //!
 //! Owns what voicebot negotiates: G.711 µ-law (PT 0) and A-law (PT 8) plus `telephone-event/8000` for RFC 4733
-//! digits, 20 ms packets, `sendrecv`. [`LocalMedia::offer`] writes our offer, [`parse_remote`] reads the peer's
-//! answer (or offer) into a [`RemoteMedia`], and [`LocalMedia::answer`] builds the UAS answer choosing the first
-//! codec of the offer that we support. Only the first `m=audio` line is used; video etc. are ignored.
+//! digits, 20 ms packets, `sendrecv`, and SRTP keyed by SDES ([`crypto`]: `RTP/SAVP`, `a=crypto`).
+//! [`LocalMedia::offer`] writes our offer, [`LocalMedia::accept_answer`] reads the peer's answer to it into a
+//! [`RemoteMedia`] (with the agreed SRTP keys), [`parse_remote`] reads any body without SRTP negotiation, and
+//! [`LocalMedia::answer`] builds the UAS answer choosing the first codec (and crypto line) of the offer that we
+//! support. Only the first `m=audio` line is used; video etc. are ignored.
+
+mod crypto;
 
 use std::net::{IpAddr, SocketAddr};
+
+pub use crypto::{
+    CryptoError, CryptoSuite, LocalSrtp, MASTER_KEY_LEN, MasterKey, NegotiatedSrtp, SrtpPolicy,
+};
+
+/// `a=crypto` lines of one stream we look at; more are ignored.
+const MAX_CRYPTO_LINES: usize = 16;
 
 /// An audio codec we can send and receive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,6 +75,9 @@ pub enum SdpError {
     /// No codec in common with ours.
     #[error("no common codec")]
     NoCommonCodec,
+    /// SRTP could not be agreed (and the policy or the peer's profile requires it).
+    #[error("SRTP: {0}")]
+    Crypto(#[from] CryptoError),
 }
 
 /// Media direction attribute.
@@ -105,6 +119,8 @@ pub struct RemoteMedia {
     pub direction: Direction,
     /// The SSRC the peer announced for its RTP (`a=ssrc`, RFC 5576), if it did.
     pub ssrc: Option<u32>,
+    /// The SRTP both sides agreed on; `None`: plain RTP.
+    pub srtp: Option<NegotiatedSrtp>,
 }
 
 /// Our side of the media: where we receive RTP and what we support.
@@ -121,6 +137,8 @@ pub struct LocalMedia {
     /// The SSRC our RTP will carry, announced as `a=ssrc:<id> cname:voicebot` (RFC 5576): a peer that
     /// receives many calls on one RTP socket from one address of ours tells them apart by it.
     pub ssrc: Option<u32>,
+    /// SRTP: our policy and keys (`None`: plain RTP only, and `RTP/SAVP` offers are refused).
+    pub srtp: Option<LocalSrtp>,
 }
 
 impl LocalMedia {
@@ -132,37 +150,63 @@ impl LocalMedia {
             telephone_event_pt: 101,
             session_id: 1,
             ssrc: None,
+            srtp: None,
         }
     }
 
-    /// Our SDP offer.
+    /// Our SDP offer: `RTP/SAVP` when SRTP is mandatory, else `RTP/AVP`; one `a=crypto` line per
+    /// suite when SRTP is on (best effort: `RTP/AVP` with crypto, which SDES peers accept).
     pub fn offer(&self) -> String {
-        self.render(&self.codecs, Some(self.telephone_event_pt), Direction::SendRecv)
+        let srtp = self.srtp.as_ref();
+        let secure = srtp.is_some_and(|s| s.mandatory);
+        let crypto = srtp.map(LocalSrtp::offer_lines).unwrap_or_default();
+        self.render(&self.codecs, Some(self.telephone_event_pt), Direction::SendRecv, (secure, &crypto))
     }
 
-    /// Answers a remote offer: picks the offer's first codec we support and echoes its telephone-event PT.
+    /// Reads the peer's answer to [`LocalMedia::offer`]: its codec, and the SRTP keys of the crypto
+    /// line it accepted. Refused when SRTP is mandatory and the answer has no usable `a=crypto`, or
+    /// when its crypto line does not match our offer (media would be undecodable).
+    pub fn accept_answer(&self, answer: &[u8]) -> Result<RemoteMedia, SdpError> {
+        let (mut remote, security) = parse_with(answer, &[Codec::Pcmu, Codec::Pcma])?;
+        remote.srtp = crypto::accept_answer(self.srtp.as_ref(), &security.crypto)?;
+        Ok(remote)
+    }
+
+    /// Answers a remote offer: picks the offer's first codec we support and echoes its telephone-event PT,
+    /// and its first usable crypto line when SRTP is on (or required by its `RTP/SAVP`).
     /// Returns our answer body and what we learned about the peer.
     pub fn answer(&self, offer: &[u8]) -> Result<(String, RemoteMedia), SdpError> {
-        let remote = parse_with(offer, &self.codecs)?;
+        let (mut remote, security) = parse_with(offer, &self.codecs)?;
+        let agreed = crypto::answer_offer(self.srtp.as_ref(), security.secure, &security.crypto)?;
         let dir = match remote.direction {
             Direction::SendOnly => Direction::RecvOnly,
             Direction::RecvOnly => Direction::SendOnly,
             d => d,
         };
-        let body = self.render(&[remote.codec], remote.telephone_event_pt, dir);
+        let lines: Vec<String> = agreed.iter().map(|(_, line)| line.clone()).collect();
+        let body = self.render(&[remote.codec], remote.telephone_event_pt, dir, (security.secure, &lines));
+        remote.srtp = agreed.map(|(srtp, _)| srtp);
         Ok((body, remote))
     }
 
-    fn render(&self, codecs: &[Codec], te: Option<u8>, dir: Direction) -> String {
+    /// The body; `secure`: `RTP/SAVP` instead of `RTP/AVP`, `crypto`: `a=` lines to add.
+    fn render(
+        &self,
+        codecs: &[Codec],
+        te: Option<u8>,
+        dir: Direction,
+        (secure, crypto): (bool, &[String]),
+    ) -> String {
         let ip = self.rtp_addr.ip();
         let family = if ip.is_ipv6() { "IP6" } else { "IP4" };
         let fmts: Vec<String> =
             codecs.iter().map(|c| c.payload_type()).chain(te).map(|pt| pt.to_string()).collect();
         let mut s = format!(
             "v=0\r\no=voicebot {id} {id} IN {family} {ip}\r\ns=voicebot\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
-             m=audio {port} RTP/AVP {fmts}\r\n",
+             m=audio {port} {proto} {fmts}\r\n",
             id = self.session_id,
             port = self.rtp_addr.port(),
+            proto = if secure { "RTP/SAVP" } else { "RTP/AVP" },
             fmts = fmts.join(" "),
         );
         for c in codecs {
@@ -175,18 +219,32 @@ impl LocalMedia {
         if let Some(ssrc) = self.ssrc {
             s.push_str(&format!("a=ssrc:{ssrc} cname:voicebot\r\n"));
         }
+        for line in crypto {
+            s.push_str(&format!("a={line}\r\n"));
+        }
         s
     }
 }
 
-/// Reads a remote answer or offer, choosing the first of its codecs that is PCMU or PCMA.
+/// Reads a remote answer or offer, choosing the first of its codecs that is PCMU or PCMA. SRTP is not
+/// negotiated here (`srtp` is `None`): see [`LocalMedia::accept_answer`] and [`LocalMedia::answer`].
 pub fn parse_remote(body: &[u8]) -> Result<RemoteMedia, SdpError> {
-    parse_with(body, &[Codec::Pcmu, Codec::Pcma])
+    parse_with(body, &[Codec::Pcmu, Codec::Pcma]).map(|(remote, _)| remote)
+}
+
+/// The audio stream's security: its profile and `a=crypto` values, for [`crypto`] to negotiate.
+struct Security {
+    /// `RTP/SAVP` (or `RTP/SAVPF`): the peer requires SRTP.
+    secure: bool,
+    /// The `a=crypto:` attribute values, in order.
+    crypto: Vec<String>,
 }
 
 #[derive(Default)]
 struct AudioSection<'a> {
     port: Option<u16>,
+    secure: bool,
+    crypto: Vec<String>,
     fmts: Vec<&'a str>,
     conn: Option<IpAddr>,
     rtpmaps: Vec<(u8, &'a str)>,
@@ -195,7 +253,7 @@ struct AudioSection<'a> {
     ssrc: Option<u32>,
 }
 
-fn parse_with(body: &[u8], supported: &[Codec]) -> Result<RemoteMedia, SdpError> {
+fn parse_with(body: &[u8], supported: &[Codec]) -> Result<(RemoteMedia, Security), SdpError> {
     let text = std::str::from_utf8(body).map_err(|_| SdpError::InvalidUtf8)?;
     let mut session_conn = None;
     let mut session_dir = None;
@@ -243,22 +301,26 @@ fn parse_with(body: &[u8], supported: &[Codec]) -> Result<RemoteMedia, SdpError>
     let (codec, _pt) = codec.ok_or(SdpError::NoCommonCodec)?;
     let direction = audio.direction.or(session_dir).unwrap_or(Direction::SendRecv);
     let rtp_addr = SocketAddr::new(ip, port);
-    Ok(RemoteMedia {
+    let remote = RemoteMedia {
         rtp_addr,
         codec,
         telephone_event_pt,
         ptime_ms: audio.ptime,
         direction,
         ssrc: audio.ssrc,
-    })
+        srtp: None,
+    };
+    Ok((remote, Security { secure: audio.secure, crypto: audio.crypto }))
 }
 
 fn parse_m_line(value: &str) -> Result<AudioSection<'_>, SdpError> {
     let mut it = value.split_whitespace();
-    let (_media, port, _proto) = (it.next(), it.next(), it.next());
+    let (_media, port, proto) = (it.next(), it.next(), it.next());
     let port =
         port.and_then(|p| p.split('/').next()).and_then(|p| p.parse().ok()).ok_or(SdpError::InvalidMedia)?;
-    Ok(AudioSection { port: Some(port), fmts: it.collect(), ..AudioSection::default() })
+    let secure =
+        proto.is_some_and(|p| p.eq_ignore_ascii_case("RTP/SAVP") || p.eq_ignore_ascii_case("RTP/SAVPF"));
+    Ok(AudioSection { port: Some(port), secure, fmts: it.collect(), ..AudioSection::default() })
 }
 
 fn parse_c_line(value: &str) -> Option<IpAddr> {
@@ -288,6 +350,11 @@ fn parse_attr<'a>(value: &'a str, audio: Option<&mut AudioSection<'a>>, session_
             && let Ok(pt) = pt.trim().parse()
         {
             a.rtpmaps.push((pt, name.trim()));
+        }
+    } else if let Some(crypto) = value.strip_prefix("crypto:") {
+        // Bounded: a peer cannot make us keep more than a handful of lines.
+        if a.crypto.len() < MAX_CRYPTO_LINES {
+            a.crypto.push(crypto.trim().to_string());
         }
     } else if let Some(ptime) = value.strip_prefix("ptime:") {
         a.ptime = ptime.trim().parse().ok();
@@ -349,6 +416,34 @@ mod tests {
         assert!(body.contains("m=audio 40000 RTP/AVP 8 96\r\n"), "{body}");
         let back = parse_remote(body.as_bytes()).expect("parse own answer");
         assert_eq!((back.codec, back.telephone_event_pt), (Codec::Pcma, Some(96)));
+    }
+
+    /// What baresip with `mediaenc=srtp-mand` offers: `RTP/SAVP`, one `_80` line. Our answer echoes the
+    /// profile and the tag with our own key; without SRTP we refuse it.
+    #[test]
+    fn savp_offer_is_answered_with_its_tag_and_our_key() {
+        use rand::SeedableRng;
+        let offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+            m=audio 10000 RTP/SAVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n\
+            a=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:WnD7c1ksDGs+dIefCEo4Wsn3GvzMc0Bv/xOIOAqo|2^31\r\n";
+        let mut ours = local();
+        ours.srtp = LocalSrtp::new(SrtpPolicy::Optional, &mut rand::rngs::StdRng::seed_from_u64(3));
+        let (answer, remote) = ours.answer(offer.as_bytes()).expect("answer");
+        assert!(answer.contains("m=audio 40000 RTP/SAVP 0 101\r\n"), "{answer}");
+        let srtp = remote.srtp.expect("srtp");
+        assert_eq!(
+            (srtp.tag, srtp.suite, srtp.receive_lifetime),
+            (7, CryptoSuite::AesCm128HmacSha1_80, 1 << 31)
+        );
+        let line = answer.lines().find(|l| l.starts_with("a=crypto:")).expect("crypto line");
+        assert!(line.starts_with("a=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:"), "{line}");
+        assert!(!line.contains("WnD7c1ks"), "our own key, not theirs: {line}");
+        assert_eq!(local().answer(offer.as_bytes()), Err(SdpError::Crypto(CryptoError::NotEnabled)));
+        // Offer without SRTP: our answer stays plain even with SRTP optional.
+        let plain = offer.replace("RTP/SAVP", "RTP/AVP").replace("a=crypto", "a=x-crypto");
+        let (answer, remote) = ours.answer(plain.as_bytes()).expect("answer");
+        assert!(answer.contains("RTP/AVP") && !answer.contains("a=crypto"), "{answer}");
+        assert_eq!(remote.srtp, None);
     }
 
     #[test]
