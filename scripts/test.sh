@@ -10,7 +10,7 @@ SUDO=""
 
 # name-of-command:debian-package(s)
 missing=()
-for pair in espeak-ng:espeak-ng sipp:sip-tester sox:sox curl:curl node:nodejs npm:npm python3:python3 pip3:python3-pip; do
+for pair in espeak-ng:espeak-ng sipp:sip-tester baresip:baresip-core sox:sox curl:curl node:nodejs npm:npm python3:python3 pip3:python3-pip; do
   cmd="${pair%%:*}"; pkg="${pair#*:}"
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done
