@@ -347,7 +347,7 @@ mod tests {
         let (suite, key, lifetime) = ok.usable.expect("usable");
         assert_eq!((ok.tag, suite, lifetime), (1, CryptoSuite::AesCm128HmacSha1_80, 1 << 20));
         assert_eq!(key.to_base64(), KEY_B64);
-        let usable = |v: &str| parse_line(v).expect("tag").usable.map(|_| ()).map_err(|e| e);
+        let usable = |v: &str| parse_line(v).expect("tag").usable.map(|_| ());
         for (value, want) in [
             (format!("2 AES_CM_128_HMAC_SHA1_32 inline:{KEY_B64}|1048576 KDR=0 WSH=64"), Ok(())),
             (format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY_B64}|2^20|1:4"), Err(CryptoError::Mki)),
@@ -409,15 +409,17 @@ mod tests {
         let unknown = format!("7 AES_CM_128_HMAC_SHA1_80 inline:{KEY_B64}");
         assert_eq!(accept_answer(Some(&mand), &[unknown]), Err(CryptoError::UnknownTag(7)));
         let mki = format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY_B64}|2^20|1:4");
-        assert_eq!(accept_answer(Some(&opt), &[mki.clone()]), Err(CryptoError::Mki));
+        let mki = [mki];
+        assert_eq!(accept_answer(Some(&opt), &mki), Err(CryptoError::Mki));
         // UAS: RTP/SAVP needs crypto whatever our policy; RTP/AVP falls back unless mandatory.
         assert_eq!(answer_offer(None, true, &[]).err(), Some(CryptoError::NotEnabled));
-        assert_eq!(answer_offer(None, false, &[mki.clone()]), Ok(None));
-        assert_eq!(answer_offer(Some(&opt), false, &[mki.clone()]), Ok(None));
-        assert_eq!(answer_offer(Some(&opt), true, &[mki.clone()]).err(), Some(CryptoError::Mki));
+        assert_eq!(answer_offer(None, false, &mki), Ok(None));
+        assert_eq!(answer_offer(Some(&opt), false, &mki), Ok(None));
+        assert_eq!(answer_offer(Some(&opt), true, &mki).err(), Some(CryptoError::Mki));
         assert_eq!(answer_offer(Some(&mand), false, &[]).err(), Some(CryptoError::Missing));
         // The first usable line wins, skipping an MKI line before it.
         let good = format!("3 AES_CM_128_HMAC_SHA1_80 inline:{KEY_B64}");
+        let [mki] = mki;
         let (picked, _) = answer_offer(Some(&mand), true, &[mki, good]).expect("ok").expect("srtp");
         assert_eq!(picked.tag, 3);
     }
