@@ -541,7 +541,7 @@ fn srtp_keys_are_exchanged_in_offer_and_answer() {
     let now = Instant::now();
     let mut cfg = config();
     cfg.media.srtp = LocalSrtp::new(SrtpPolicy::Optional, &mut rng);
-    let mut uac = OutboundCall::new(now, cfg);
+    let mut uac = OutboundCall::new(now, cfg).expect("valid config");
     let invite = uac.poll_transmit().expect("invite");
     let text = String::from_utf8_lossy(&invite.payload).to_string();
     assert!(text.contains("m=audio 40000 RTP/AVP 0 8 101\r\n"), "{text}");
@@ -573,12 +573,19 @@ fn mandatory_srtp_offer_is_savp_and_refused_by_a_plain_uas() {
     let now = Instant::now();
     let mut cfg = config();
     cfg.media.srtp = LocalSrtp::new(SrtpPolicy::Mandatory, &mut rand::thread_rng());
-    let mut uac = OutboundCall::new(now, cfg);
+    let mut uac = OutboundCall::new(now, cfg).expect("valid config");
     let invite = uac.poll_transmit().expect("invite");
     assert!(String::from_utf8_lossy(&invite.payload).contains("m=audio 40000 RTP/SAVP 0 8 101\r\n"));
     let plain = InboundConfig::new(addr(UAS_ADDR), LocalMedia::new(addr("127.0.0.1:41000")));
     let mut uas = InboundCall::new(now, addr(UAC_ADDR), &invite.payload, plain).expect("invite");
-    assert_eq!(uas.answer(now), Err(voicebot_sip::SdpError::Crypto(CryptoError::NotEnabled)));
+    let refused = uas.answer(now).expect_err("refused");
+    assert!(
+        matches!(
+            refused,
+            voicebot_sip::InboundError::Sdp(voicebot_sip::SdpError::Crypto(CryptoError::NotEnabled))
+        ),
+        "{refused:?}"
+    );
 }
 
 /// A 2xx whose SDP has no `a=crypto` while our SRTP is mandatory: ACK, BYE, and the call ends
@@ -590,14 +597,14 @@ fn answer_without_crypto_ends_a_mandatory_srtp_call() {
     let now = Instant::now();
     let mut cfg = config();
     cfg.media.srtp = LocalSrtp::new(SrtpPolicy::Mandatory, &mut rand::thread_rng());
-    let mut call = OutboundCall::new(now, cfg);
+    let mut call = OutboundCall::new(now, cfg).expect("valid config");
     let invite = call.poll_transmit().expect("invite");
     let Ok(Message::Request(req)) = parse(&invite.payload) else { panic!("request") };
     let mut ok = response_to(&req, 200, Some("abc"), "gw");
     ok.headers.push("Contact", "<sip:gw@127.0.0.1:5070>");
     ok.headers.push("Content-Type", "application/sdp");
     ok.body = b"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 7000 RTP/AVP 0\r\n".to_vec();
-    call.handle_datagram(now, addr(UAS_ADDR), &ok.to_bytes()).expect("200");
+    call.handle_datagram(now, addr(UAS_ADDR), &ok.to_bytes().expect("serialise")).expect("200");
     let sent: Vec<String> =
         std::iter::from_fn(|| call.poll_transmit()).map(|t| start_line(&t.payload)).collect();
     assert!(sent[0].starts_with("ACK ") && sent[1].starts_with("BYE "), "{sent:?}");
