@@ -264,7 +264,7 @@ impl Endpoint {
             return Err(TelephonyError::DuplicateCallId(req.call_id));
         }
         let (rtp, rtp_addr) = self.rtp.bind()?;
-        let cc = self.call_config(&req, LocalMedia::new(rtp_addr))?;
+        let cc = self.call_config(&req, rtp_addr)?;
         let ssrc = cc.media.ssrc;
         // On a refusal the RTP socket is dropped here, unused.
         let call = OutboundCall::new(Instant::now(), cc)?;
@@ -280,11 +280,12 @@ impl Endpoint {
         Ok(())
     }
 
-    /// The engine's config for `req`, receiving RTP as `media` says; refused when the number, caller id or
+    /// The engine's config for `req`, receiving RTP at `rtp_addr`; refused when the number, caller id or
     /// trunk host cannot stand in a SIP URI.
-    fn call_config(&self, req: &CallRequest, mut media: LocalMedia) -> Result<CallConfig, TelephonyError> {
+    fn call_config(&self, req: &CallRequest, rtp_addr: SocketAddr) -> Result<CallConfig, TelephonyError> {
         let trunk = &req.trunk;
         let host = trunk.uri_host();
+        let mut media = LocalMedia::new(rtp_addr);
         media.ssrc = self.rtp.announced_ssrc();
         media.codecs = trunk.codecs.clone();
         media.srtp = crate::srtp::local(trunk.srtp);
