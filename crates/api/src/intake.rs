@@ -2,7 +2,9 @@
 //! bad row listed with its field path. Wrong JSON types make it a 400, anything else 422.
 //!
 //! Split in two so the handler can load the workflow in between: [`parse_request`] checks
-//! what the body alone can tell; [`check_rows`] checks rows against the workflow.
+//! what the body alone can tell; [`check_rows`] checks rows against the workflow. A body with a
+//! wrong type is refused at once (400); every other problem is collected so one 422 lists them
+//! all, every row's with its row (a bad number does not hide the same row's empty variable).
 
 use std::collections::HashMap;
 
@@ -10,12 +12,14 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value};
 use voicebot_workflow::{FieldError, MAX_MESSAGE_CHARS, Variables, Workflow, check_http_url};
 
-use crate::{ApiConfig, ApiError, Voices, normalize_e164};
+use crate::{ApiConfig, ApiError, Voices, normalize_phone};
 
 /// One recipient, checked.
 #[derive(Debug, Clone)]
 pub struct Recipient {
-    /// Normalised E.164.
+    /// Index in `workflow_params`.
+    pub row: usize,
+    /// Normalised E.164; empty when the number was refused (listed in [`BatchRequest::problems`]).
     pub phone_number: String,
     /// `user_tag_identifiers` as JSON text (`{}` when absent).
     pub tags: String,
@@ -46,7 +50,14 @@ pub struct BatchRequest {
     pub max_attempts: Option<u32>,
     /// Extension: retry delay.
     pub backoff_seconds: Option<u32>,
+    /// Extension: a label for the batch, shown on dashboards.
+    pub name: Option<String>,
+    /// Problems found so far (422s); the request may be stored only when there are none.
+    pub problems: Vec<FieldError>,
 }
+
+/// Longest batch label, in characters.
+pub const MAX_BATCH_NAME_CHARS: usize = 200;
 
 /// Field errors plus whether any was a type error.
 #[derive(Default)]
@@ -68,19 +79,32 @@ impl Problems {
     }
 
     /// The response for these problems, or `None` if there are none.
-    pub fn into_error(self) -> Option<ApiError> {
+    fn into_error(self) -> Option<ApiError> {
         if self.errors.is_empty() {
             return None;
         }
-        let (status, message) = if self.wrong_type {
-            (StatusCode::BAD_REQUEST, "malformed request")
-        } else {
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid request")
-        };
+        if !self.wrong_type {
+            return Some(invalid_request(self.errors));
+        }
         let n = self.errors.len();
-        let message = format!("{message}: {n} problem{}", if n == 1 { "" } else { "s" });
-        Some(ApiError::with_errors(status, message, self.errors))
+        let message = format!("malformed request: {n} problem{}", if n == 1 { "" } else { "s" });
+        Some(ApiError::with_errors(StatusCode::BAD_REQUEST, message, self.errors))
     }
+}
+
+/// The 422 listing every problem of a request: the body's own first, then row by row in request
+/// order (a row's number before its variables).
+pub fn invalid_request(mut errors: Vec<FieldError>) -> ApiError {
+    let row = |e: &FieldError| {
+        e.field
+            .strip_prefix("workflow_params[")
+            .and_then(|r| r.split(']').next())
+            .and_then(|n| n.parse::<usize>().ok())
+    };
+    errors.sort_by_key(|e| row(e).map_or(0, |n| n + 1));
+    let n = errors.len();
+    let message = format!("invalid request: {n} problem{}", if n == 1 { "" } else { "s" });
+    ApiError::with_errors(StatusCode::UNPROCESSABLE_ENTITY, message, errors)
 }
 
 fn opt_string(p: &mut Problems, obj: &Map<String, Value>, key: &str) -> Option<String> {
@@ -128,8 +152,14 @@ fn bounded(p: &mut Problems, field: &str, v: Option<&Value>, lo: u64, hi: u64) -
     }
 }
 
-/// Checks the body on its own: shape, types, limits, voice, phones, duplicates.
-pub fn parse_request(body: &Value, cfg: &ApiConfig, voices: &Voices) -> Result<BatchRequest, ApiError> {
+/// Checks the body on its own: shape, types, limits, voice, phones (local ones read in
+/// `default_country`, the integrator's setting), duplicates.
+pub fn parse_request(
+    body: &Value,
+    cfg: &ApiConfig,
+    voices: &Voices,
+    default_country: Option<&str>,
+) -> Result<BatchRequest, ApiError> {
     let Some(obj) = body.as_object() else {
         return Err(ApiError::bad_request("request body must be a JSON object"));
     };
@@ -165,6 +195,10 @@ pub fn parse_request(body: &Value, cfg: &ApiConfig, voices: &Voices) -> Result<B
         p.invalid("callback_url", why.to_string());
     }
     let caller_id = opt_string(&mut p, obj, "caller_id");
+    let name = opt_string(&mut p, obj, "name").map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > MAX_BATCH_NAME_CHARS) {
+        p.invalid("name", format!("at most {MAX_BATCH_NAME_CHARS} characters"));
+    }
     let (mut not_before, mut not_after) = (None, None);
     match obj.get("schedule") {
         None | Some(Value::Null) => {}
@@ -201,14 +235,14 @@ pub fn parse_request(body: &Value, cfg: &ApiConfig, voices: &Voices) -> Result<B
             let msg = format!("has {} recipients; at most {} per request", rows.len(), cfg.max_recipients);
             return Err(ApiError::unprocessable("workflow_params", msg));
         }
-        Some(Value::Array(rows)) => parse_rows(&mut p, rows),
+        Some(Value::Array(rows)) => parse_rows(&mut p, rows, default_country),
         Some(_) => {
             p.wrong_type("workflow_params", "an array");
             vec![]
         }
     };
-    if let Some(e) = p.into_error() {
-        return Err(e);
+    if p.wrong_type {
+        return Err(p.into_error().unwrap_or_else(|| ApiError::bad_request("malformed request")));
     }
     Ok(BatchRequest {
         workflow_id: workflow_id.unwrap_or_default(),
@@ -221,10 +255,12 @@ pub fn parse_request(body: &Value, cfg: &ApiConfig, voices: &Voices) -> Result<B
         not_after,
         max_attempts,
         backoff_seconds,
+        name,
+        problems: p.errors,
     })
 }
 
-fn parse_rows(p: &mut Problems, rows: &[Value]) -> Vec<Recipient> {
+fn parse_rows(p: &mut Problems, rows: &[Value], default_country: Option<&str>) -> Vec<Recipient> {
     let mut seen: HashMap<String, usize> = HashMap::with_capacity(rows.len());
     let mut out = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
@@ -238,7 +274,7 @@ fn parse_rows(p: &mut Problems, rows: &[Value]) -> Vec<Recipient> {
                 p.invalid(format!("{path}.phone_number"), "is required");
                 None
             }
-            Some(Value::String(s)) => match normalize_e164(s) {
+            Some(Value::String(s)) => match normalize_phone(s, default_country) {
                 Ok(n) => Some(n),
                 Err(why) => {
                     p.invalid(format!("{path}.phone_number"), why);
@@ -282,24 +318,26 @@ fn parse_rows(p: &mut Problems, rows: &[Value]) -> Vec<Recipient> {
             }
             Some(_) => p.wrong_type(format!("{path}.workflow_variables"), "an object"),
         }
-        if let Some(phone_number) = phone {
-            out.push(Recipient { phone_number, tags, variables });
-        }
+        out.push(Recipient { row: i, phone_number: phone.unwrap_or_default(), tags, variables });
     }
     out
 }
 
-/// Checks every recipient against the workflow: variables present, prompts not too long.
+/// Checks every recipient against the workflow: variables present and not blank (a patient must
+/// never hear "Hello , your appointment…"), prompts not too long.
 pub fn check_rows(req: &BatchRequest, workflow: &Workflow) -> Vec<FieldError> {
     let templates = workflow.templates();
     let needed = workflow.variables();
     let mut errors = Vec::new();
-    for (i, r) in req.recipients.iter().enumerate() {
-        for name in needed.iter().filter(|n| !r.variables.contains_key(*n)) {
-            errors.push(FieldError::new(
-                format!("workflow_params[{i}].workflow_variables.{name}"),
-                format!("missing variable '{name}' used by the workflow"),
-            ));
+    for r in &req.recipients {
+        let i = r.row;
+        for name in &needed {
+            let message = match r.variables.get(name) {
+                None => format!("missing variable '{name}' used by the workflow"),
+                Some(v) if v.trim().is_empty() => format!("variable '{name}' used by the workflow is empty"),
+                Some(_) => continue,
+            };
+            errors.push(FieldError::new(format!("workflow_params[{i}].workflow_variables.{name}"), message));
         }
         if templates.iter().any(|t| t.rendered_len(&r.variables) > MAX_MESSAGE_CHARS) {
             errors.push(FieldError::new(

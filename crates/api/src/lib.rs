@@ -25,7 +25,7 @@ use axum::Router;
 use voicebot_store::Store;
 
 pub use error::{ApiError, FieldError};
-pub use phone::normalize_e164;
+pub use phone::{country_id, normalize_e164, normalize_phone};
 pub use speech::{Speech, SpeechError};
 pub use voicebot_workflow::check_http_url as check_callback_url;
 pub use voices::{VoiceEntry, Voices};
@@ -47,6 +47,17 @@ pub struct ApiConfig {
     pub max_audio_bytes: usize,
     /// Accept callback URLs on loopback/private/link-local hosts (`callbacks.allow_private`).
     pub allow_private_callbacks: bool,
+    /// The dialer's calling window, shown to users (`[dialing] window_start/window_end`).
+    pub calling_window: Option<CallingWindow>,
+}
+
+/// Hours calls may be placed, in each recipient's local time (`08:00`–`20:00`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CallingWindow {
+    /// First minute, `HH:MM`.
+    pub start: String,
+    /// End (exclusive), `HH:MM`.
+    pub end: String,
 }
 
 impl Default for ApiConfig {
@@ -59,6 +70,7 @@ impl Default for ApiConfig {
             default_max_attempts: 3,
             max_audio_bytes: 20 * 1024 * 1024,
             allow_private_callbacks: false,
+            calling_window: None,
         }
     }
 }

@@ -44,8 +44,17 @@ pub(crate) async fn run(shared: Arc<Shared>, claimed: ClaimedCall, slot: Slot) {
     drop(slot);
 }
 
+/// A prompt rendered before dialing, with the name the attempt's record gives it once played.
+struct Rendered {
+    audio: Audio,
+    played_ref: Option<String>,
+}
+
 /// Prompts of one call, rendered before dialing.
-type Prompts = HashMap<Prompt, Audio>;
+type Prompts = HashMap<Prompt, Rendered>;
+
+/// Digits and played prompts kept per attempt: more is a far end flooding us, not a patient.
+const MAX_RECORDED: usize = 64;
 
 async fn run_inner(s: &Shared, c: ClaimedCall, slot: &Slot) -> Result<(), voicebot_store::StoreError> {
     let node = s.config.node.as_str();
@@ -132,7 +141,14 @@ async fn run_inner(s: &Shared, c: ClaimedCall, slot: &Slot) -> Result<(), voiceb
         }
         Err(e) => {
             tracing::warn!(call_id = %call.id, error = %e, "placing failed");
-            Ended { outcome: Outcome::Failed, sip_code: None, answered_at: None, duration_seconds: 0 }
+            Ended {
+                outcome: Outcome::Failed,
+                sip_code: None,
+                answered_at: None,
+                duration_seconds: 0,
+                digits: String::new(),
+                played: vec![],
+            }
         }
     };
     let policy = RetryPolicy::for_batch(s.config.retry, batch.max_attempts, batch.backoff_seconds);
@@ -174,6 +190,8 @@ fn attempt_result(
         options_selected: runner.selection().map(str::to_string),
         opted_out: runner.opted_out(),
         next,
+        digits: ended.digits.clone(),
+        played: ended.played.clone(),
     }
 }
 
@@ -192,8 +210,9 @@ async fn render_all(s: &Shared, runner: &Runner, voice: &Voice) -> Option<Prompt
             Prompt::Audio(id) => s.renderer.audio(id).await,
         };
         match pcm {
-            Ok(pcm) => {
-                out.insert(p, pcm);
+            Ok(audio) => {
+                let played_ref = s.renderer.played_ref(&p, voice);
+                out.insert(p, Rendered { audio, played_ref });
             }
             Err(e) => {
                 tracing::warn!(error = %e, "prompt rendering failed");
@@ -244,6 +263,10 @@ struct Ended {
     sip_code: Option<u16>,
     answered_at: Option<i64>,
     duration_seconds: i64,
+    /// Keypad digits pressed, in order.
+    digits: String,
+    /// [`Rendered::played_ref`] of each prompt started, in order.
+    played: Vec<String>,
 }
 
 /// Drives a placed call: events into the runner, the runner's actions onto the call, ring
@@ -263,6 +286,7 @@ async fn drive(
     let mut we_hung_up = false;
     let mut playback = PlaybackTrack::default();
     let mut guard_fired = false;
+    let (mut digits, mut played) = (String::new(), Vec::new());
     let ended = loop {
         let deadline = runner.poll_timeout().map(Instant::from_std).map_or(guard, |d| d.min(guard));
         tokio::select! {
@@ -286,7 +310,12 @@ async fn drive(
                             }
                         });
                     }
-                    Some(CallEvent::Digit(d)) => runner.digit(now.into_std(), d),
+                    Some(CallEvent::Digit(d)) => {
+                        if digits.len() < MAX_RECORDED {
+                            digits.push(d);
+                        }
+                        runner.digit(now.into_std(), d)
+                    }
                     Some(CallEvent::PlaybackFinished) if playback.is_stale(now) => {
                         tracing::debug!("finish of a stopped prompt ignored");
                     }
@@ -311,9 +340,12 @@ async fn drive(
         while let Some(action) = runner.poll() {
             match action {
                 Action::Play(p) => match prompts.get(&p) {
-                    Some(pcm) => {
-                        playback.started(Instant::now(), pcm.len());
-                        session.play(pcm.clone());
+                    Some(r) => {
+                        playback.started(Instant::now(), r.audio.len());
+                        session.play(r.audio.clone());
+                        if let Some(name) = r.played_ref.clone().filter(|_| played.len() < MAX_RECORDED) {
+                            played.push(name);
+                        }
                     }
                     None => session.hangup(),
                 },
@@ -339,5 +371,5 @@ async fn drive(
         (None, None) => Outcome::Failed,
     };
     let duration_seconds = answered.map_or(0, |(at, _)| Instant::now().duration_since(at).as_secs() as i64);
-    Ended { outcome, sip_code, answered_at: answered.map(|(_, wall)| wall), duration_seconds }
+    Ended { outcome, sip_code, answered_at: answered.map(|(_, wall)| wall), duration_seconds, digits, played }
 }

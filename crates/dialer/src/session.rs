@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use voicebot_workflow::Prompt;
 
 use crate::outcome::Outcome;
 
@@ -117,4 +118,10 @@ pub trait PromptRenderer: Send + Sync + 'static {
     async fn render(&self, text: &str, voice: &Voice) -> Result<Audio, RenderError>;
     /// Loads an uploaded recording.
     async fn audio(&self, id: &str) -> Result<Audio, RenderError>;
+    /// How an attempt's record names this prompt once played, so the audio the call played can
+    /// be found again later (e.g. the render cache keys); `None` (the default): not recorded.
+    /// Asked once per prompt, after rendering it and before dialing.
+    fn played_ref(&self, _prompt: &Prompt, _voice: &Voice) -> Option<String> {
+        None
+    }
 }

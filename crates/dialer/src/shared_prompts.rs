@@ -15,6 +15,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use async_trait::async_trait;
+use voicebot_workflow::Prompt;
 
 use crate::session::{Audio, PromptRenderer, RenderError, Voice};
 
@@ -100,6 +101,10 @@ impl<R: PromptRenderer> PromptRenderer for SharedPrompts<R> {
         let pcm = self.inner.audio(id).await?;
         self.keep(key, &pcm);
         Ok(pcm)
+    }
+
+    fn played_ref(&self, prompt: &Prompt, voice: &Voice) -> Option<String> {
+        self.inner.played_ref(prompt, voice)
     }
 }
 

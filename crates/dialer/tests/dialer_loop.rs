@@ -77,6 +77,16 @@ async fn answered_call_speaks_and_records_the_selection() {
         (c.options_selected.as_deref(), c.attempts, c.outcome.as_deref()),
         (Some("1"), 1, Some("ANSWERED"))
     );
+    // The attempt keeps the digits pressed and, in order, the names of the prompts it played.
+    let attempts = db.store.call_attempts("int-1", "b1-c0").await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].digits, "1");
+    let played = &attempts[0].played;
+    assert_eq!(
+        (played.first().map(String::as_str), played.last().map(String::as_str)),
+        (Some("said:Hello Ada."), Some("said:Bye.")),
+        "{played:?}"
+    );
     let placed = phones.placed();
     assert_eq!(placed.len(), 1);
     assert_eq!(placed[0].attempts_committed, 1, "attempt committed before the INVITE");

@@ -23,6 +23,7 @@ fn integrator() -> Integrator {
         previous_signing_secret: None,
         previous_secret_expires_at: None,
         created_at: 0,
+        default_country: None,
     }
 }
 
@@ -50,6 +51,7 @@ fn batch(prefix: &str, n: usize, calls: usize) -> NewBatch {
                 workflow_variables: r#"{"name":"Ada"}"#.into(),
             })
             .collect(),
+        name: None,
     }
 }
 
@@ -145,6 +147,8 @@ async fn cycle(store: &Arc<dyn Store>, node: &str, call_id: &str) {
         options_selected: None,
         opted_out: false,
         next: CallNext::Final { status: CallStatus::Completed, reason: None },
+        digits: String::new(),
+        played: vec![],
     };
     assert!(store.finish_attempt(&result).await.expect("finish"));
 }

@@ -114,6 +114,10 @@ pub struct AttemptResult {
     pub opted_out: bool,
     /// What happens to the call.
     pub next: CallNext,
+    /// Every keypad digit the callee pressed, in order.
+    pub digits: String,
+    /// References to the prompts played, in order ([`crate::AttemptRow::played`]).
+    pub played: Vec<String>,
 }
 
 /// What start-up (or a periodic sweep) recovered.

@@ -89,6 +89,9 @@ pub trait Store: Send + Sync + 'static {
     async fn get_integrator(&self, id: &str) -> Result<Option<Integrator>>;
     /// The integrator owning a live (unexpired) API key hash.
     async fn integrator_for_key(&self, key_hash: &str, now: i64) -> Result<Option<Integrator>>;
+    /// Sets (or with `None` clears) the integrator's default country for local numbers. False for
+    /// an unknown integrator.
+    async fn set_default_country(&self, id: &str, country: Option<&str>) -> Result<bool>;
     /// Adds a new key and signing secret; old keys and the old secret stay valid until
     /// `grace_until`. Returns false for an unknown integrator.
     async fn rotate_keys(&self, id: &str, rotation: &KeyRotation) -> Result<bool>;
@@ -115,8 +118,13 @@ pub trait Store: Send + Sync + 'static {
     async fn get_batch(&self, integrator_id: &str, id: &str) -> Result<Option<BatchRow>>;
     /// The integrator's batches, newest first, keyset-paged, each with its calls by status.
     async fn list_batches(&self, integrator_id: &str, filter: &BatchListFilter) -> Result<Vec<BatchSummary>>;
-    /// Calls of a batch ordered by their row number, filtered and paged.
+    /// Calls of a batch, filtered, searched, sorted (by row number unless asked) and paged.
     async fn batch_calls(&self, batch_id: &str, filter: &CallFilter) -> Result<Vec<CallRow>>;
+    /// One batch of an integrator with its calls counted by status, as [`Store::list_batches`]
+    /// lists it.
+    async fn get_batch_summary(&self, integrator_id: &str, id: &str) -> Result<Option<BatchSummary>>;
+    /// The attempts of an integrator's call, in order (none for another integrator's call).
+    async fn call_attempts(&self, integrator_id: &str, call_id: &str) -> Result<Vec<AttemptRow>>;
     /// One call of an integrator.
     async fn get_call(&self, integrator_id: &str, id: &str) -> Result<Option<CallRow>>;
     /// Cancels every call of the batch not yet dialed; returns how many, or None if the

@@ -21,6 +21,8 @@ pub struct Integrator {
     pub previous_secret_expires_at: Option<i64>,
     /// Created at.
     pub created_at: i64,
+    /// ISO 3166 region (`NG`) for numbers written the local way; `None`: E.164 only.
+    pub default_country: Option<String>,
 }
 
 /// A key rotation: the new key's hash, the new signing secret and the grace period end.
@@ -187,6 +189,8 @@ pub struct NewBatch {
     pub idempotency: Option<IdempotencyKey>,
     /// The recipients, in request order.
     pub calls: Vec<NewCall>,
+    /// Optional label shown on dashboards.
+    pub name: Option<String>,
 }
 
 /// What [`crate::Store::create_batch`] did.
@@ -235,6 +239,8 @@ pub struct BatchRow {
     pub created_at: i64,
     /// When the last call became final.
     pub completed_at: Option<i64>,
+    /// Optional label shown on dashboards.
+    pub name: Option<String>,
 }
 
 /// A stored call.
@@ -281,8 +287,68 @@ pub struct CallRow {
 pub struct CallFilter {
     /// Only calls in this status.
     pub status: Option<CallStatus>,
-    /// Only calls with `seq` greater than this (cursor paging).
+    /// Only calls with `seq` greater than this (cursor paging; row order only).
     pub after_seq: Option<i64>,
     /// At most this many.
     pub limit: Option<u32>,
+    /// Only calls whose number, variables or tags contain this text (case-insensitive).
+    pub search: Option<String>,
+    /// Order of the rows; [`CallSort::Row`] (request order) by default.
+    pub sort: CallSort,
+    /// Reverse the order.
+    pub descending: bool,
+    /// Skip this many rows first (paging in an order other than [`CallSort::Row`]).
+    pub offset: Option<u32>,
+}
+
+/// Orders a batch's calls can be read in; ties are broken by row number.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CallSort {
+    /// Request order (`seq`).
+    #[default]
+    Row,
+    /// Phone number.
+    Phone,
+    /// Status name.
+    Status,
+    /// Attempts made.
+    Attempts,
+    /// Call duration.
+    Duration,
+    /// Last change.
+    Updated,
+    /// The value of one workflow variable (`name`): letters, digits and `_` only.
+    Variable(String),
+}
+
+impl CallSort {
+    /// True for a name a [`CallSort::Variable`] may carry (what templates accept as a variable).
+    pub fn is_variable_name(name: &str) -> bool {
+        !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    }
+}
+
+/// One dial attempt of a call, as the dashboard's timeline shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRow {
+    /// 1-based.
+    pub attempt_no: u32,
+    /// Trunk it went out on.
+    pub trunk: String,
+    /// `DIALING`, `ENDED` or `INTERRUPTED`.
+    pub state: String,
+    /// Outcome (`ANSWERED`, `BUSY`, ...), once ended.
+    pub outcome: Option<String>,
+    /// Final SIP status code.
+    pub sip_code: Option<i32>,
+    /// Committed (just before the INVITE left).
+    pub started_at: i64,
+    /// Answered at.
+    pub answered_at: Option<i64>,
+    /// Ended at.
+    pub ended_at: Option<i64>,
+    /// Every keypad digit the callee pressed, in order.
+    pub digits: String,
+    /// What it played, in order: `tts:<cache key>+…` or `audio:<id>` references.
+    pub played: Vec<String>,
 }

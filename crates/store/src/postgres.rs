@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::{Postgres, Row};
 
 use crate::callback::*;
 use crate::dialer::*;
@@ -79,6 +79,7 @@ fn integrator_from(row: &PgRow) -> Result<Integrator> {
         previous_signing_secret: row.try_get("previous_signing_secret")?,
         previous_secret_expires_at: row.try_get("previous_secret_expires_at")?,
         created_at: row.try_get("created_at")?,
+        default_country: row.try_get("default_country")?,
     })
 }
 
@@ -112,6 +113,7 @@ pub(crate) fn batch_from(row: &PgRow) -> Result<BatchRow> {
         total_calls: row.try_get::<i64, _>("total_calls")?.try_into().unwrap_or(0),
         created_at: row.try_get("created_at")?,
         completed_at: row.try_get("completed_at")?,
+        name: row.try_get("name")?,
     })
 }
 
@@ -262,8 +264,8 @@ impl PgStore {
         sqlx::query(
             "INSERT INTO batches (id, integrator_id, workflow_id, workflow, tts_voice_accent, tts_voice_gender,
                callback_url, caller_id, not_before, not_after, max_attempts, backoff_seconds, status,
-               total_calls, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+               total_calls, created_at, name)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(&b.id)
         .bind(&b.integrator_id)
@@ -280,6 +282,7 @@ impl PgStore {
         .bind(BatchStatus::Pending.as_str())
         .bind(b.calls.len() as i64)
         .bind(b.created_at)
+        .bind(&b.name)
         .execute(&mut *tx)
         .await?;
         let due = b.not_before.unwrap_or(b.created_at);
@@ -373,13 +376,15 @@ impl Store for PgStore {
     async fn create_integrator(&self, i: &Integrator, key_hash: &str) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
-            "INSERT INTO integrators (id, name, callback_url, signing_secret, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO integrators (id, name, callback_url, signing_secret, created_at, default_country)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&i.id)
         .bind(&i.name)
         .bind(&i.callback_url)
         .bind(&i.signing_secret)
         .bind(i.created_at)
+        .bind(&i.default_country)
         .execute(&mut *tx)
         .await?;
         sqlx::query("INSERT INTO api_keys (key_hash, integrator_id, created_at) VALUES ($1, $2, $3)")
@@ -416,6 +421,15 @@ impl Store for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(integrator_from).transpose()
+    }
+
+    async fn set_default_country(&self, id: &str, country: Option<&str>) -> Result<bool> {
+        let done = sqlx::query("UPDATE integrators SET default_country = $1 WHERE id = $2")
+            .bind(country)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn rotate_keys(&self, id: &str, rotation: &KeyRotation) -> Result<bool> {
@@ -494,20 +508,15 @@ impl Store for PgStore {
     }
 
     async fn batch_calls(&self, batch_id: &str, f: &CallFilter) -> Result<Vec<CallRow>> {
-        let mut q: QueryBuilder<Postgres> = QueryBuilder::new("SELECT * FROM calls WHERE batch_id = ");
-        q.push_bind(batch_id);
-        if let Some(status) = f.status {
-            q.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(after) = f.after_seq {
-            q.push(" AND seq > ").push_bind(after);
-        }
-        q.push(" ORDER BY seq");
-        if let Some(limit) = f.limit {
-            q.push(" LIMIT ").push_bind(i64::from(limit));
-        }
-        let rows = q.build().fetch_all(&self.pool).await?;
-        rows.iter().map(call_from).collect()
+        self.listing_calls(batch_id, f).await
+    }
+
+    async fn get_batch_summary(&self, integrator_id: &str, id: &str) -> Result<Option<BatchSummary>> {
+        self.listing_batch(integrator_id, id).await
+    }
+
+    async fn call_attempts(&self, integrator_id: &str, call_id: &str) -> Result<Vec<AttemptRow>> {
+        self.listing_attempts(integrator_id, call_id).await
     }
 
     async fn get_call(&self, integrator_id: &str, id: &str) -> Result<Option<CallRow>> {

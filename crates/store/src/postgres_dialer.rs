@@ -19,6 +19,7 @@ use sqlx::{PgConnection, Row};
 
 use crate::Result;
 use crate::dialer::*;
+use crate::listing::played_to;
 use crate::model::{BatchRow, CallStatus};
 use crate::postgres::{PgStore, batch_from, call_from, corrupt};
 use crate::postgres_fleet::lock_and_count_live;
@@ -243,12 +244,15 @@ impl PgStore {
         };
         sqlx::query(
             "UPDATE attempts SET state = 'ENDED', outcome = $1, sip_code = $2,
-               answered_at = COALESCE($3, answered_at), ended_at = $4 WHERE id = $5 AND call_id = $6",
+               answered_at = COALESCE($3, answered_at), ended_at = $4, digits = $5, played = $6
+             WHERE id = $7 AND call_id = $8",
         )
         .bind(&r.outcome)
         .bind(r.sip_code.map(i64::from))
         .bind(r.answered_at)
         .bind(r.ended_at)
+        .bind(&r.digits)
+        .bind(played_to(&r.played))
         .bind(&r.attempt_id)
         .bind(&r.call_id)
         .execute(&mut *tx)

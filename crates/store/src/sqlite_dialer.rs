@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use crate::dialer::*;
+use crate::listing::played_to;
 use crate::model::{BatchRow, CallStatus};
 use crate::sqlite::{SqliteStore, batch_from, call_from};
 use crate::sqlite_fleet::count_live;
@@ -218,12 +219,15 @@ impl SqliteStore {
         };
         sqlx::query(
             "UPDATE attempts SET state = 'ENDED', outcome = ?, sip_code = ?,
-               answered_at = COALESCE(?, answered_at), ended_at = ? WHERE id = ? AND call_id = ?",
+               answered_at = COALESCE(?, answered_at), ended_at = ?, digits = ?, played = ?
+             WHERE id = ? AND call_id = ?",
         )
         .bind(&r.outcome)
         .bind(r.sip_code)
         .bind(r.answered_at)
         .bind(r.ended_at)
+        .bind(&r.digits)
+        .bind(played_to(&r.played))
         .bind(&r.attempt_id)
         .bind(&r.call_id)
         .execute(&mut *tx)

@@ -55,6 +55,23 @@ impl CacheKey {
     }
 }
 
+/// Text that is not 64 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid cache key (expected 64 hex digits)")]
+#[non_exhaustive]
+pub struct InvalidCacheKey;
+
+impl FromStr for CacheKey {
+    type Err = InvalidCacheKey;
+
+    /// Reads [`CacheKey::to_hex`] back.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(s, &mut key).map_err(|_| InvalidCacheKey)?;
+        Ok(CacheKey(key))
+    }
+}
+
 impl fmt::Display for CacheKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_hex())

@@ -8,7 +8,8 @@
 //!   TTS service) implement it.
 //! - [`renderer`]: [`Renderer`] renders text in a voice through the content-addressed [`RenderCache`]
 //!   with a bounded worker pool; batches pre-render every recipient's prompt before the first dial.
-//! - [`cache`]: the cache and the [`AudioStore`] of recorded prompts uploaded by integrators.
+//! - [`cache`]: the cache and the [`AudioStore`] of recorded prompts uploaded by integrators; a
+//!   [`PlayedPrompt`] names either, as an attempt's record keeps what the call played.
 //! - [`decode`]: WAV / MP3 import; a private `dsp` module resamples to 8 kHz and normalises loudness.
 //!
 //! ```
@@ -55,17 +56,19 @@ pub mod espeak;
 pub mod http;
 mod inflight;
 mod pcm;
+mod played;
 pub mod renderer;
 mod text;
 pub mod voices;
 
-pub use cache::{AudioId, AudioStore, CacheKey, ImportError, InvalidAudioId, RenderCache};
+pub use cache::{AudioId, AudioStore, CacheKey, ImportError, InvalidAudioId, InvalidCacheKey, RenderCache};
 pub use decode::{MAX_IMPORT_SECONDS, decode_audio};
 pub use engine::{Engine, PIPELINE_VERSION};
 pub use error::{DecodeError, TtsError, VoiceError};
 pub use espeak::EspeakEngine;
 pub use http::{HttpEngine, HttpEngineConfig};
 pub use pcm::{Pcm16, SAMPLE_RATE};
+pub use played::{InvalidPlayedPrompt, PlayedPrompt};
 pub use renderer::{PrerenderFailure, PrerenderReport, RenderStats, Renderer, TtsConfig};
 pub use text::sentences;
 pub use voices::{GenderInfo, VoiceInfo, VoiceSpec, VoiceTable};

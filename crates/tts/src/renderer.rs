@@ -30,6 +30,19 @@ pub const SENTENCE_GAP_MS: u32 = 250;
 /// Audio whose RMS (i16 scale) is below this is treated as silent: about -50 dBFS.
 const SILENCE_RMS: f64 = 100.0;
 
+/// A message from its sentences: each trimmed to 5 ms before its first sound (the callee hears speech
+/// as soon as the call is answered) and 20 ms after (words do not end clipped), with a pause between.
+fn join_sentences<'a>(parts: impl IntoIterator<Item = &'a Pcm16>) -> Pcm16 {
+    let mut out = Pcm16::default();
+    for (i, pcm) in parts.into_iter().enumerate() {
+        if i > 0 {
+            out.append(&Pcm16::silence(SENTENCE_GAP_MS));
+        }
+        out.append(&pcm.trimmed_edges(5, 20));
+    }
+    out
+}
+
 /// The `[tts]` section of voicebot.toml.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -217,16 +230,29 @@ impl Renderer {
             rendered.push((i, result?));
         }
         rendered.sort_by_key(|(i, _)| *i);
-        let mut out = Pcm16::default();
-        for (i, (_, pcm)) in rendered.iter().enumerate() {
-            if i > 0 {
-                out.append(&Pcm16::silence(SENTENCE_GAP_MS));
-            }
-            // 5 ms before the first sound: the callee hears speech as soon as the call is answered;
-            // 20 ms after, so words do not end clipped.
-            out.append(&pcm.trimmed_edges(5, 20));
+        Ok(join_sentences(rendered.iter().map(|(_, pcm)| pcm)))
+    }
+
+    /// The cache keys of `text`'s sentences in `voice`, in order: what [`Renderer::render`] reads.
+    pub fn keys(&self, text: &str, voice: &VoiceSpec) -> Result<Vec<CacheKey>, TtsError> {
+        let parts = sentences(text);
+        if parts.is_empty() {
+            return Err(TtsError::EmptyText);
         }
-        Ok(out)
+        parts.iter().map(|s| self.key(s, voice)).collect()
+    }
+
+    /// What [`Renderer::render`] gave for these sentence keys, read from the cache alone (the engine
+    /// is never asked): `None` once a sentence has left the cache.
+    pub async fn from_cache(&self, keys: &[CacheKey]) -> Result<Option<Pcm16>, TtsError> {
+        let mut parts = Vec::with_capacity(keys.len());
+        for key in keys {
+            match self.inner.cache.get(key).await? {
+                Some(pcm) => parts.push(pcm),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(join_sentences(&parts)))
     }
 
     /// Makes sure every sentence of every text is cached, rendering each distinct missing sentence once,

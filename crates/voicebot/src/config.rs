@@ -290,6 +290,10 @@ impl Config {
             default_max_attempts: self.api.max_attempts,
             max_audio_bytes: self.api.max_audio_bytes,
             allow_private_callbacks: self.callbacks.allow_private,
+            calling_window: Some(voicebot_api::CallingWindow {
+                start: self.dialing.window_start.clone(),
+                end: self.dialing.window_end.clone(),
+            }),
         }
     }
 

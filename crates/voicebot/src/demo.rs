@@ -133,6 +133,7 @@ pub async fn run(dir: PathBuf) -> anyhow::Result<()> {
         previous_signing_secret: None,
         previous_secret_expires_at: None,
         created_at: voicebot_store::now_micros(),
+        default_country: None,
     };
     store.create_integrator(&integrator, &hash_api_key(&api_key)).await?;
     drop(store);

@@ -16,6 +16,7 @@ use voicebot_dialer::{
     PlaceRequest, PromptRenderer, RenderError, RetryDelays, SystemClock, Voice,
 };
 use voicebot_telephony as tel;
+use voicebot_workflow::Prompt;
 
 use crate::config::Config;
 
@@ -178,6 +179,19 @@ impl PromptRenderer for TtsPrompts {
         let id: voicebot_tts::AudioId = id.parse().map_err(|_| unknown())?;
         let pcm = self.audio.get(&id).await.map_err(engine_error)?.ok_or_else(unknown)?;
         Ok(ulaw(pcm.samples()))
+    }
+
+    /// The render-cache keys of a spoken prompt, or a recording's id (`voicebot_tts::PlayedPrompt`),
+    /// so `GET /call/{id}/audio` reads back exactly what was rendered for this call.
+    fn played_ref(&self, prompt: &Prompt, voice: &Voice) -> Option<String> {
+        let played = match prompt {
+            Prompt::Text(text) => {
+                let spec = self.renderer.voice(&voice.accent, voice.gender.parse().ok()?).ok()?;
+                voicebot_tts::PlayedPrompt::Speech(self.renderer.keys(text, &spec).ok()?)
+            }
+            Prompt::Audio(id) => voicebot_tts::PlayedPrompt::Recording(id.parse().ok()?),
+        };
+        Some(played.to_string())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use voicebot_api::{Speech, SpeechError};
-use voicebot_tts::{Gender, Pcm16, Renderer};
+use voicebot_tts::{CacheKey, Gender, Pcm16, Renderer};
 
 /// Speaks for the API through a [`Renderer`].
 pub struct RendererSpeech(pub Renderer);
@@ -15,5 +15,9 @@ impl Speech for RendererSpeech {
         let gender: Gender = gender.parse().map_err(|_| unknown())?;
         let voice = self.0.voice(accent, gender).map_err(|_| unknown())?;
         self.0.render(text, &voice).await.map_err(|e| SpeechError::Render(e.to_string()))
+    }
+
+    async fn from_cache(&self, keys: &[CacheKey]) -> Result<Option<Pcm16>, SpeechError> {
+        self.0.from_cache(keys).await.map_err(|e| SpeechError::Render(e.to_string()))
     }
 }

@@ -131,7 +131,8 @@ fn bad_input_gets_envelope_and_writes_nothing() {
             assert!(fields.contains(&f), "{name}: {fields:?}");
         }
     }
-    // Every bad row is listed, not just the first.
+    // Every bad row is listed, not just the first, and every problem of a row (a bad number does
+    // not hide the same row's missing variable).
     let rows = json!([row(json!("bad"), json!({"name": "a"})), good(), row(json!("+1"), json!({})), good()]);
     let (code, resp) = server.post(&a.key, "/voicebot/v1/call", &with_rows(rows));
     assert_eq!(code, 422);
@@ -142,6 +143,7 @@ fn bad_input_gets_envelope_and_writes_nothing() {
         [
             "workflow_params[0].phone_number",
             "workflow_params[2].phone_number",
+            "workflow_params[2].workflow_variables.name",
             "workflow_params[3].phone_number"
         ]
     );

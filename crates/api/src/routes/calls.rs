@@ -5,14 +5,18 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde::Serialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
-use voicebot_store::{BatchCreated, CallRow, CallStatus, IdempotencyKey, NewBatch, NewCall, now_micros};
+use voicebot_store::report::format_timestamp;
+use voicebot_store::{
+    BatchCreated, CallRow, CallStatus, IdempotencyKey, Integrator, NewBatch, NewCall, WorkflowRow, now_micros,
+};
 use voicebot_workflow::{FieldError, Workflow};
 
 use super::ok;
 use crate::auth::Caller;
 use crate::body::json_body;
-use crate::intake::{check_rows, parse_request};
+use crate::intake::{BatchRequest, check_rows, invalid_request, parse_request};
 use crate::{ApiError, AppState};
 
 /// Idempotency keys are honoured for a day (CONTRACT.md §4).
@@ -61,38 +65,7 @@ pub(crate) async fn place_batch(
         return if hash == idem.request_hash { Ok(created(batch_id)) } else { Err(conflict()) };
     }
 
-    let req = parse_request(&body, &state.config, &state.voices)?;
-    let row = state.store.get_workflow(&integrator.id, &req.workflow_id).await?;
-    let Some(row) = row else {
-        return Err(ApiError::unprocessable(
-            "workflow_id",
-            format!("unknown workflow '{}'", req.workflow_id),
-        ));
-    };
-    let workflow: Workflow = serde_json::from_str(&row.definition).map_err(ApiError::internal)?;
-    if workflow.status != voicebot_workflow::WorkflowStatus::Active {
-        return Err(ApiError::unprocessable("workflow_id", "workflow is INACTIVE"));
-    }
-    let mut errors = check_rows(&req, &workflow);
-    let phones: Vec<String> = req.recipients.iter().map(|r| r.phone_number.clone()).collect();
-    let blocked = state.store.do_not_call_hits(&integrator.id, &phones).await?;
-    for (i, r) in req.recipients.iter().enumerate() {
-        if blocked.contains(&r.phone_number) {
-            errors.push(FieldError::new(
-                format!("workflow_params[{i}].phone_number"),
-                "number is on the do-not-call list",
-            ));
-        }
-    }
-    if !errors.is_empty() {
-        let n = errors.len();
-        return Err(ApiError::with_errors(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("invalid request: {n} problem{}", if n == 1 { "" } else { "s" }),
-            errors,
-        ));
-    }
-
+    let Checked { req, workflow_row: row, .. } = check_batch(&state, &integrator, &body).await?;
     let calls = req
         .recipients
         .iter()
@@ -119,6 +92,7 @@ pub(crate) async fn place_batch(
         created_at: now,
         idempotency,
         calls,
+        name: req.name,
     };
     match state.store.create_batch(&batch).await? {
         BatchCreated::Created(id) => {
@@ -131,6 +105,103 @@ pub(crate) async fn place_batch(
         BatchCreated::Replayed(id) => Ok(created(id)),
         BatchCreated::Conflict => Err(conflict()),
     }
+}
+
+/// A batch request that passed every intake check, with its workflow: ready to store.
+struct Checked {
+    req: BatchRequest,
+    workflow_row: WorkflowRow,
+    workflow: Workflow,
+}
+
+/// Every check `POST /call` makes before storing (CONTRACT.md §4): all-or-nothing, every bad row
+/// listed. Shared with `POST /call/validate` so a dashboard's confirmation step sees exactly the
+/// answer the real request will get.
+async fn check_batch(state: &AppState, integrator: &Integrator, body: &Value) -> Result<Checked, ApiError> {
+    let req = parse_request(body, &state.config, &state.voices, integrator.default_country.as_deref())?;
+    let mut errors = req.problems.clone();
+    let row = match req.workflow_id.trim() {
+        "" => None,
+        id => state.store.get_workflow(&integrator.id, id).await?,
+    };
+    let Some(row) = row else {
+        if !req.workflow_id.trim().is_empty() {
+            errors.push(FieldError::new("workflow_id", format!("unknown workflow '{}'", req.workflow_id)));
+        }
+        return Err(invalid_request(errors));
+    };
+    let workflow: Workflow = serde_json::from_str(&row.definition).map_err(ApiError::internal)?;
+    if workflow.status != voicebot_workflow::WorkflowStatus::Active {
+        errors.push(FieldError::new("workflow_id", "workflow is INACTIVE"));
+        return Err(invalid_request(errors));
+    }
+    errors.extend(check_rows(&req, &workflow));
+    let phones: Vec<String> = req
+        .recipients
+        .iter()
+        .filter(|r| !r.phone_number.is_empty())
+        .map(|r| r.phone_number.clone())
+        .collect();
+    let blocked = state.store.do_not_call_hits(&integrator.id, &phones).await?;
+    for r in req.recipients.iter().filter(|r| blocked.contains(&r.phone_number)) {
+        errors.push(FieldError::new(
+            format!("workflow_params[{}].phone_number", r.row),
+            "number is on the do-not-call list",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(invalid_request(errors));
+    }
+    Ok(Checked { req, workflow_row: row, workflow })
+}
+
+#[derive(Serialize)]
+struct Validated {
+    calls: usize,
+    /// Every recipient's number as it will be dialed (E.164), in request order.
+    phone_numbers: Vec<String>,
+    workflow_id: String,
+    workflow_name: String,
+    name: Option<String>,
+    tts_voice_accent: String,
+    tts_voice_gender: String,
+    /// False when the accent is spoken by a stand-in voice.
+    native_voice: bool,
+    max_attempts: u32,
+    not_before: Option<String>,
+    not_after: Option<String>,
+    /// The dialing window in each recipient's local time, if this node has one configured.
+    calling_window: Option<crate::CallingWindow>,
+}
+
+/// `POST /call/validate`: the checks of `POST /call` without storing anything, and what the batch
+/// would be (numbers normalised, voice, window) for a confirmation step.
+pub(crate) async fn validate_batch(
+    Caller(integrator): Caller,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    let body = json_body(&headers, body, state.config.max_body_bytes).await?;
+    let Checked { req, workflow_row, workflow } = check_batch(&state, &integrator, &body).await?;
+    let native_voice = state.voices.find(&req.accent).is_some_and(|v| v.native);
+    Ok(ok(
+        Validated {
+            calls: req.recipients.len(),
+            phone_numbers: req.recipients.iter().map(|r| r.phone_number.clone()).collect(),
+            workflow_id: workflow_row.id,
+            workflow_name: workflow.name,
+            name: req.name,
+            tts_voice_accent: req.accent,
+            tts_voice_gender: req.gender,
+            native_voice,
+            max_attempts: req.max_attempts.unwrap_or(state.config.default_max_attempts),
+            not_before: req.not_before.map(format_timestamp),
+            not_after: req.not_after.map(format_timestamp),
+            calling_window: state.config.calling_window.clone(),
+        },
+        "batch request is valid",
+    ))
 }
 
 /// The seed's `processing_status` for a call (CONTRACT.md §5).

@@ -12,7 +12,7 @@ use voicebot_store::report::format_timestamp;
 use super::ok;
 use crate::auth::Caller;
 use crate::body::json_body;
-use crate::{ApiError, AppState, normalize_e164};
+use crate::{ApiError, AppState, normalize_phone};
 
 pub(crate) async fn list(
     Caller(integrator): Caller,
@@ -38,7 +38,8 @@ pub(crate) async fn add(
         Some(_) => return Err(ApiError::bad_request("phone_number must be a string")),
         None => return Err(ApiError::unprocessable("phone_number", "is required")),
     };
-    let phone = normalize_e164(&raw).map_err(|why| ApiError::unprocessable("phone_number", why))?;
+    let phone = normalize_phone(&raw, integrator.default_country.as_deref())
+        .map_err(|why| ApiError::unprocessable("phone_number", why))?;
     let added = state.store.add_do_not_call(&integrator.id, &phone, "api", now_micros()).await?;
     let message =
         if added { "number added to the do-not-call list" } else { "number already on the do-not-call list" };
@@ -51,7 +52,7 @@ pub(crate) async fn remove(
     Path(phone): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let not_found = || ApiError::not_found("number not on the do-not-call list");
-    let phone = normalize_e164(&phone).map_err(|_| not_found())?;
+    let phone = normalize_phone(&phone, integrator.default_country.as_deref()).map_err(|_| not_found())?;
     if !state.store.remove_do_not_call(&integrator.id, &phone).await? {
         return Err(not_found());
     }

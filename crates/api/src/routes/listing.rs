@@ -1,13 +1,17 @@
 //! `GET /voicebot/v1/batches`: the caller's batches, newest first, with per-status call counts,
-//! so a dashboard list can show live progress from one request per poll.
+//! so a dashboard list can show live progress from one request per poll; `GET /batches/{id}`: one
+//! of them with what explains its waiting (schedule, calling window, next attempt, retries) and
+//! what its answers mean (the first gather's options).
 
-use axum::extract::{Query, State};
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use voicebot_store::report::format_timestamp;
 use voicebot_store::{BatchCursor, BatchListFilter, BatchSummary};
-use voicebot_workflow::Workflow;
+use voicebot_workflow::{Step, Workflow};
 
 use super::ok;
 use crate::auth::Caller;
@@ -46,6 +50,10 @@ struct BatchListRow {
     tts_voice_gender: String,
     total_calls: u32,
     progress: Progress,
+    /// The batch's label (`POST /call` extension `name`).
+    name: Option<String>,
+    /// When the earliest queued call is due.
+    next_attempt_at: Option<String>,
 }
 
 fn row(s: &BatchSummary) -> BatchListRow {
@@ -69,7 +77,64 @@ fn row(s: &BatchSummary) -> BatchListRow {
             cancelled: p.cancelled,
             finished: p.finished(),
         },
+        name: b.name.clone(),
+        next_attempt_at: s.next_attempt_at.map(format_timestamp),
     }
+}
+
+/// One batch in full for its dashboard page.
+#[derive(Serialize)]
+struct BatchOverview {
+    #[serde(flatten)]
+    row: BatchListRow,
+    /// Schedule (`POST /call` extension): not dialed before, given up after.
+    not_before: Option<String>,
+    not_after: Option<String>,
+    max_attempts: u32,
+    backoff_seconds: Option<u32>,
+    /// The dialer's calling window in each recipient's local time.
+    calling_window: Option<crate::CallingWindow>,
+    /// Digit → what the first question's answer means (`"1": "Press 1 to confirm"`).
+    options: BTreeMap<String, String>,
+    /// Variables the workflow speaks.
+    variables: Vec<String>,
+    /// False when the accent is spoken by a stand-in voice.
+    native_voice: bool,
+}
+
+pub(crate) async fn overview(
+    Caller(integrator): Caller,
+    State(state): State<AppState>,
+    Path(batch_id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let summary = state
+        .store
+        .get_batch_summary(&integrator.id, &batch_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("batch not found"))?;
+    let b = &summary.batch;
+    let workflow = serde_json::from_str::<Workflow>(&b.workflow).ok();
+    let options = workflow
+        .as_ref()
+        .and_then(|w| match w.result_gather().map(|i| &w.steps[i]) {
+            Some(Step::Gather(g)) => Some(g.options.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    Ok(ok(
+        BatchOverview {
+            not_before: b.not_before.map(format_timestamp),
+            not_after: b.not_after.map(format_timestamp),
+            max_attempts: b.max_attempts,
+            backoff_seconds: b.backoff_seconds,
+            calling_window: state.config.calling_window.clone(),
+            options,
+            variables: workflow.map(|w| w.variables()).unwrap_or_default(),
+            native_voice: state.voices.find(&b.tts_voice_accent).is_some_and(|v| v.native),
+            row: row(&summary),
+        },
+        "batch found",
+    ))
 }
 
 /// Cursors are `<created_at µs>_<batch id>`: opaque to clients, stable under new inserts.

@@ -8,6 +8,8 @@ mod dnc;
 mod listing;
 mod meta;
 mod prompts;
+mod settings;
+mod timeline;
 mod workflows;
 
 use axum::Router;
@@ -86,9 +88,12 @@ async fn envelope_errors(response: Response) -> Response {
 pub(crate) fn router() -> Router<AppState> {
     let v1 = Router::new()
         .route("/call", post(calls::place_batch))
+        .route("/call/validate", post(calls::validate_batch))
         .route("/call/{call_id}", get(calls::call_status))
         .route("/call/{call_id}/audio", get(prompts::call_audio))
+        .route("/call/{call_id}/attempts", get(timeline::timeline))
         .route("/batches", get(listing::list))
+        .route("/batches/{batch_id}", get(listing::overview))
         .route("/status/{call_id}", get(calls::call_status))
         .route("/batch/{batch_id}", get(batches::report))
         .route("/batch/{batch_id}/calls", get(batches::calls))
@@ -97,9 +102,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/batch/{batch_id}/callback", get(callbacks::status))
         .route("/batch/{batch_id}/callback/redeliver", post(callbacks::redeliver))
         .route("/workflows", get(workflows::list).post(workflows::create))
+        .route("/workflows/preview", post(prompts::workflow_preview))
         .route("/workflows/{workflow_id}", get(workflows::get).put(workflows::put).delete(workflows::delete))
         .route("/voices", get(meta::voices))
         .route("/voices/preview", get(prompts::voice_preview))
+        .route("/settings", get(settings::get).patch(settings::patch))
         .route("/dnc", get(dnc::list).post(dnc::add))
         .route("/dnc/{phone_number}", axum::routing::delete(dnc::remove))
         .route("/audio", post(audio::upload))

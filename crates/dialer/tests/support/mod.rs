@@ -208,6 +208,12 @@ impl PromptRenderer for Voices {
     async fn audio(&self, id: &str) -> Result<Audio, RenderError> {
         Err(RenderError::UnknownAudio(id.into()))
     }
+    fn played_ref(&self, prompt: &voicebot_workflow::Prompt, _voice: &Voice) -> Option<String> {
+        match prompt {
+            voicebot_workflow::Prompt::Text(text) => Some(format!("said:{text}")),
+            voicebot_workflow::Prompt::Audio(_) => None,
+        }
+    }
 }
 
 /// Wall clock anchored at `base`, moving with real time, jumpable by tests.
@@ -259,6 +265,7 @@ pub async fn db() -> Db {
         previous_signing_secret: None,
         previous_secret_expires_at: None,
         created_at: 0,
+        default_country: None,
     };
     store.create_integrator(&i, "hash").await.unwrap();
     Db { _dir: dir, store: Arc::new(store) }
@@ -310,6 +317,7 @@ pub async fn batch(
         created_at: now,
         idempotency: None,
         calls,
+        name: None,
     };
     store.create_batch(&b).await.unwrap();
 }

@@ -37,6 +37,8 @@ fn result(call_id: &str, n: u32, outcome: &str, now: i64, next: CallNext) -> Att
         options_selected: None,
         opted_out: false,
         next,
+        digits: String::new(),
+        played: vec![],
     }
 }
 

@@ -64,6 +64,8 @@ fn result(node: &str, call_id: &str, next: CallNext) -> AttemptResult {
         options_selected: None,
         opted_out: false,
         next,
+        digits: String::new(),
+        played: vec![],
     }
 }
 

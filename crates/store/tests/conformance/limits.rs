@@ -39,6 +39,8 @@ fn ended(node: &str, call_id: &str, started: i64, now: i64) -> AttemptResult {
         options_selected: None,
         opted_out: false,
         next: CallNext::Final { status: CallStatus::Completed, reason: None },
+        digits: String::new(),
+        played: vec![],
     }
 }
 

@@ -137,6 +137,7 @@ async fn seed(db: &Db) {
             previous_signing_secret: None,
             previous_secret_expires_at: None,
             created_at: 0,
+            default_country: None,
         };
         db.create_integrator(&i, &format!("hash-{id}")).await.unwrap();
     }
@@ -170,6 +171,7 @@ pub fn new_batch(id: &str, phones: &[&str], max_attempts: u32, not_after: Option
         created_at: 0,
         idempotency: None,
         calls,
+        name: None,
     }
 }
 

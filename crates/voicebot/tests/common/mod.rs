@@ -72,6 +72,11 @@ impl Server {
         Self::start_with("")
     }
 
+    /// The server process's id (for a test that stops it from elsewhere).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("server running")
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("voicebot.db")
     }
