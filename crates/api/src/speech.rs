@@ -30,5 +30,5 @@ pub trait Speech: Send + Sync + 'static {
     async fn speak(&self, text: &str, accent: &str, gender: &str) -> Result<Pcm16, SpeechError>;
     /// A prompt as a call played it, from the render cache alone (never rendered again):
     /// `None` once one of its sentences has left the cache.
-    async fn from_cache(&self, keys: &[CacheKey]) -> Result<Option<Pcm16>, SpeechError>;
+    async fn render_cached(&self, keys: &[CacheKey]) -> Result<Option<Pcm16>, SpeechError>;
 }

@@ -244,7 +244,7 @@ impl Renderer {
 
     /// What [`Renderer::render`] gave for these sentence keys, read from the cache alone (the engine
     /// is never asked): `None` once a sentence has left the cache.
-    pub async fn from_cache(&self, keys: &[CacheKey]) -> Result<Option<Pcm16>, TtsError> {
+    pub async fn render_cached(&self, keys: &[CacheKey]) -> Result<Option<Pcm16>, TtsError> {
         let mut parts = Vec::with_capacity(keys.len());
         for key in keys {
             match self.inner.cache.get(key).await? {

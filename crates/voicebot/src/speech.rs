@@ -17,7 +17,7 @@ impl Speech for RendererSpeech {
         self.0.render(text, &voice).await.map_err(|e| SpeechError::Render(e.to_string()))
     }
 
-    async fn from_cache(&self, keys: &[CacheKey]) -> Result<Option<Pcm16>, SpeechError> {
-        self.0.from_cache(keys).await.map_err(|e| SpeechError::Render(e.to_string()))
+    async fn render_cached(&self, keys: &[CacheKey]) -> Result<Option<Pcm16>, SpeechError> {
+        self.0.render_cached(keys).await.map_err(|e| SpeechError::Render(e.to_string()))
     }
 }

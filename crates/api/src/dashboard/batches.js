@@ -219,12 +219,12 @@ async function callbackCard(id, box) {
     td('Time', a.latency_ms !== null && a.latency_ms !== undefined ? `${a.latency_ms} ms` : '—', { class: 'num' }))));
   const states = { PENDING: 'waiting to be sent', DELIVERED: 'delivered', EXHAUSTED: 'gave up after every retry', GONE: 'the receiver answered 410 Gone',
     NO_TARGET: 'no callback URL is set for this batch, its workflow or your account', NONE: 'none (finished before callbacks existed)' };
-  box.replaceChildren(el('h2', { id: 'callback-h' }, 'Completion callback'),
+  box.replaceChildren(...[el('h2', { id: 'callback-h' }, 'Completion callback'),
     el('p', { id: 'callback-state', 'data-state': d.state }, `State: ${states[d.state] || d.state}`,
       d.delivered_at ? ` at ${fmtTime(d.delivered_at)}` : '', d.next_attempt_at ? `; next try ${relative(d.next_attempt_at)}` : ''),
     d.target_url ? el('p', {}, 'Sent to ', el('code', {}, d.target_url)) : null,
     d.attempt_log.length ? scrollTable(log) : el('p', { class: 'muted' }, 'No delivery attempt yet.'),
-    el('div', { class: 'actions' }, redeliver));
+    el('div', { class: 'actions' }, redeliver)].filter(Boolean));
 }
 
 export async function batchView(id) {

@@ -85,7 +85,7 @@ pub(crate) async fn call_audio(
         let played: PlayedPrompt = name.parse().map_err(ApiError::internal)?;
         parts.push(match played {
             PlayedPrompt::Speech(keys) => {
-                speech(&state)?.from_cache(&keys).await.map_err(speech_error)?.ok_or_else(gone)?
+                speech(&state)?.render_cached(&keys).await.map_err(speech_error)?.ok_or_else(gone)?
             }
             PlayedPrompt::Recording(id) => recording(&state, &id).await?,
         });
